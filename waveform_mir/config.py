@@ -109,14 +109,16 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     """Build a :class:`Recipe`, refusing unknown sections and keys with the valid choices."""
     unknown = set(raw) - {"name", *_SECTIONS}
     if unknown:
-        raise RecipeError(f"unknown recipe section(s) {sorted(unknown)}; valid: name, data, model, train")
+        raise RecipeError(
+            f"unknown recipe section(s) {sorted(unknown)}; valid: name, data, model, train")
     sections = {}
     for section, cls in _SECTIONS.items():
         values = raw.get(section) or {}
         valid = {f.name for f in dataclasses.fields(cls)}
         bad = set(values) - valid
         if bad:
-            raise RecipeError(f"unknown key(s) {sorted(bad)} in '{section}'; valid: {sorted(valid)}")
+            raise RecipeError(
+                f"unknown key(s) {sorted(bad)} in '{section}'; valid: {sorted(valid)}")
         sections[section] = cls(**values)
     return Recipe(name=raw.get("name", "experiment"), **sections)
 

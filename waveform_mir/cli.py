@@ -1,0 +1,52 @@
+"""The ``waveform-mir`` command: one sub-command per job, each registered by its module.
+
+User errors (a missing file, a bad recipe key, undecodable audio) end in one red line and a
+non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+
+from waveform_mir import __version__
+
+# Sub-command name → (module, function that registers it on the sub-parsers). A new command
+# is one line here; its arguments and behaviour live beside the code that does the work.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "download": ("waveform_mir.data.commands", "add_download_parser"),
+    "prepare": ("waveform_mir.data.commands", "add_prepare_parser"),
+    "train": ("waveform_mir.cli_train", "add_train_parser"),
+    "evaluate": ("waveform_mir.evaluate_checkpoint", "add_evaluate_parser"),
+}
+
+USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, ValueError, KeyError)
+
+
+def build_parser(commands: dict[str, tuple[str, str]] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="waveform-mir",
+        description="Music information retrieval from the raw waveform.")
+    parser.add_argument("--version", action="version", version=f"waveform-mir {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name, function_name in commands.values():
+        register: Callable = getattr(importlib.import_module(module_name), function_name)
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as error:
+        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

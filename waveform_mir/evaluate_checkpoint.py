@@ -1,0 +1,86 @@
+"""``waveform-mir evaluate``: score a saved model on a split, track level, with plots.
+
+The data come from the recipe saved beside the model (``recipe.yaml`` in the model folder)
+unless ``--data`` names another recipe or an audio folder; the model's own sample rate and
+crop length always win, because a model is only valid at the rate it was trained at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from accelerate import Accelerator
+from rich.console import Console
+
+from waveform_mir.config import DataConfig, RecipeError, load_recipe
+from waveform_mir.data import prepare_dataset
+from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
+from waveform_mir.model import WaveformClassifier
+from waveform_mir.reporting import report
+
+
+def resolve_model_dir(checkpoint: Path) -> Path:
+    """Accept a model folder or a training run folder (whose ``best/`` holds the model)."""
+    for candidate in (checkpoint, checkpoint / "best"):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"no saved model (config.json) in {checkpoint} or {checkpoint}/best")
+
+
+def data_for_model(model_dir: Path, data: str | None) -> DataConfig:
+    """The data section to evaluate on: saved recipe, another recipe, or an audio folder."""
+    if data is None:
+        saved = model_dir / "recipe.yaml"
+        if not saved.is_file():
+            raise RecipeError(f"{model_dir} holds no recipe.yaml; pass --data RECIPE_OR_FOLDER")
+        return load_recipe(saved).data
+    path = Path(data)
+    if path.is_dir():
+        return DataConfig(source="folder", options={"root": str(path)})
+    return load_recipe(path).data
+
+
+def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = "test",
+                        output_dir: Path | None = None, batch_size: int = 64) -> dict:
+    """Score ``checkpoint`` on ``split``; writes metrics JSON + confusion PNG to output_dir."""
+    model_dir = resolve_model_dir(checkpoint)
+    model = WaveformClassifier.from_pretrained(model_dir)
+    data_config = data_for_model(model_dir, data)
+    trained = load_recipe(model_dir / "recipe.yaml").data if (
+        model_dir / "recipe.yaml").is_file() else data_config
+    data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
+                                      crop_seconds=trained.crop_seconds)
+    prepared = prepare_dataset(data_config)
+    if split not in prepared.dataset or not len(prepared.dataset[split]):
+        raise RecipeError(f"split '{split}' is empty or missing; have {list(prepared.dataset)}")
+    if prepared.label_names != [model.id2label[i] for i in range(len(model.id2label))]:
+        raise RecipeError(f"the data's genres {prepared.label_names} differ from the model's "
+                          f"{list(model.id2label.values())}")
+    accelerator = Accelerator()
+    model = accelerator.prepare(model)
+    loader = accelerator.prepare(chunk_loader(prepared.dataset[split], data_config.crop_samples,
+                                              data_config.eval_hop_samples, batch_size))
+    scores = score_tracks(predict_tracks(model, loader, accelerator, f"eval {split}"),
+                          prepared.label_names)
+    if accelerator.is_main_process:
+        paths = report(scores, output_dir or model_dir / "evaluation", split)
+        Console().print(f"metrics: {paths['metrics']} · confusion matrix: {paths['confusion']}")
+    return scores
+
+
+def add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="score a saved model on a split",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="model folder or training run folder")
+    parser.add_argument("--data", default=None, help="recipe YAML or audio folder to score on")
+    parser.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    parser.add_argument("--out", type=Path, default=None, help="where metrics and plots go")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.set_defaults(func=run_from_args)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    evaluate_checkpoint(args.checkpoint, args.data, args.split, args.out, args.batch_size)
+    return 0

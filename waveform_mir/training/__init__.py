@@ -1,0 +1,1 @@
+"""Pieces of the training loop in ``waveform_mir.train``, one job per module."""
