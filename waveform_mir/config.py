@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import yaml
 
@@ -105,6 +105,20 @@ class RecipeError(ValueError):
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 
+def _coerce_floats(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Read ``3e-4`` as a number: YAML 1.1 parses exponent notation without a dot as a string."""
+    hints = get_type_hints(cls)
+    coerced = dict(values)
+    for key, value in values.items():
+        if isinstance(value, str) and "float" in str(hints[key]):
+            try:
+                coerced[key] = float(value)
+            except ValueError:
+                message = f"'{cls.__name__}.{key}' must be a number, got '{value}'"
+                raise RecipeError(message) from None
+    return coerced
+
+
 def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     """Build a :class:`Recipe`, refusing unknown sections and keys with the valid choices."""
     unknown = set(raw) - {"name", *_SECTIONS}
@@ -119,7 +133,7 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
         if bad:
             raise RecipeError(
                 f"unknown key(s) {sorted(bad)} in '{section}'; valid: {sorted(valid)}")
-        sections[section] = cls(**values)
+        sections[section] = cls(**_coerce_floats(cls, values))
     return Recipe(name=raw.get("name", "experiment"), **sections)
 
 
