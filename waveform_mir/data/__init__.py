@@ -1,0 +1,34 @@
+"""Data layer: decode audio, build datasets from a source, cache them, serve crops and chunks.
+
+``prepare_dataset(config)`` turns a :class:`~waveform_mir.config.DataConfig` into decoded,
+cached splits; ``RandomCropDataset`` / ``ChunkDataset`` serve them to training and
+evaluation. Sources (``synthetic``, ``folder``, ``fma``, ``hub``) register themselves in
+:mod:`.registry` when their modules are imported below.
+"""
+
+from . import fma, folder, hub, synthetic  # noqa: F401 - importing registers the builders
+from .audio import AudioDecodeError, decode_audio
+from .loader import (
+    ChunkDataset,
+    RandomCropDataset,
+    StreamingCropDataset,
+    class_balanced_sampler,
+    collate,
+)
+from .prepare import PreparedData, prepare_dataset
+from .registry import DataSourceError, available_sources, register_builder
+
+__all__ = [
+    "AudioDecodeError",
+    "ChunkDataset",
+    "DataSourceError",
+    "PreparedData",
+    "RandomCropDataset",
+    "StreamingCropDataset",
+    "available_sources",
+    "class_balanced_sampler",
+    "collate",
+    "decode_audio",
+    "prepare_dataset",
+    "register_builder",
+]

@@ -1,0 +1,235 @@
+"""Torch datasets over the decoded cache: random crops, evaluation chunks, balanced sampling.
+
+Serving must not decode: the cache stores every waveform in a memory-mapped Arrow column, and
+:class:`WaveformColumn` turns row ``i`` into a zero-copy numpy view of that column, so a
+training crop costs one slice and one copy of ``crop_samples`` floats (no per-row Python
+conversion by ``datasets``' formatter, which is ~100× slower).
+
+Short clips are zero-padded, not tiled: tiling invents a rhythm (a loop seam every clip
+length) that a genre model could latch onto, whereas silence is neutral. A training crop of a
+short clip places it at a random offset so the padding is not always at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import datasets
+import numpy as np
+import torch
+from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
+
+
+class WaveformColumn:
+    """Row ``i`` of a dataset's ``waveform`` column as a read-only numpy view (no copy).
+
+    Honours an indices mapping (after ``select``/``shuffle``) so row ``i`` is the dataset's
+    row ``i``. Arrays are built lazily and not pickled, so DataLoader workers started with
+    ``spawn`` rebuild them from the (memory-mapped) dataset instead of copying audio.
+    """
+
+    def __init__(self, split: datasets.Dataset, column: str = "waveform") -> None:
+        self.split = split
+        self.column = column
+        self._arrays: tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:
+        return {"split": self.split, "column": self.column, "_arrays": None}
+
+    def _build(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        chunked = self.split.data.column(self.column)
+        values, chunk_of, starts, stops = [], [], [], []
+        for number, chunk in enumerate(chunked.chunks):
+            offsets = chunk.offsets.to_numpy()
+            values.append(chunk.values.to_numpy(zero_copy_only=False))
+            chunk_of.append(np.full(len(chunk), number))
+            starts.append(offsets[:-1])
+            stops.append(offsets[1:])
+        chunk_of_rows = np.concatenate(chunk_of) if chunk_of else np.zeros(0, int)
+        start, stop = (np.concatenate(a) if a else np.zeros(0, int) for a in (starts, stops))
+        mapping = self.split._indices  # datasets' private indices mapping; no public accessor
+        if mapping is not None:
+            rows = mapping.column(0).to_numpy()
+            chunk_of_rows, start, stop = chunk_of_rows[rows], start[rows], stop[rows]
+        return values, chunk_of_rows, start, stop
+
+    @property
+    def arrays(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = self._build()
+        return self._arrays
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Samples per row, shape ``(rows,)``."""
+        _, _, start, stop = self.arrays
+        return stop - start
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        values, chunk_of, start, stop = self.arrays
+        return values[chunk_of[row]][start[row] : stop[row]]
+
+
+def _labels(split: datasets.Dataset) -> np.ndarray:
+    return np.asarray(split.with_format("numpy")["label"], dtype=np.int64)
+
+
+def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
+    """Copy ``wave`` into zeros of length ``size`` at ``offset`` (wave no longer than size)."""
+    out = np.zeros(size, dtype=np.float32)
+    out[offset : offset + wave.shape[0]] = wave
+    return out
+
+
+class RandomCropDataset(Dataset):
+    """Training view: each access returns a fresh random crop of one track.
+
+    Item: ``{"waveform": FloatTensor (crop_samples,), "label": int}``. Crops are drawn from a
+    generator seeded with ``(seed, worker id)``, so runs repeat and workers differ.
+    """
+
+    def __init__(self, split: datasets.Dataset, crop_samples: int, seed: int = 0) -> None:
+        self.waveforms = WaveformColumn(split)
+        self.labels = _labels(split)
+        self.crop_samples = int(crop_samples)
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_rng": None}
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            worker = get_worker_info()
+            self._rng = np.random.default_rng([self.seed, worker.id if worker else 0])
+        return self._rng
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict:
+        wave = self.waveforms[index]
+        size = self.crop_samples
+        if wave.shape[0] >= size:
+            start = int(self.rng.integers(0, wave.shape[0] - size + 1))
+            crop = np.array(wave[start : start + size], dtype=np.float32)
+        else:
+            crop = _fit(wave, size, int(self.rng.integers(0, size - wave.shape[0] + 1)))
+        return {"waveform": torch.from_numpy(crop), "label": int(self.labels[index])}
+
+
+def chunk_starts(length: int, chunk: int, hop: int) -> np.ndarray:
+    """Start samples of chunks covering ``[0, length)``: every ``hop``, plus one flush with
+    the end when the hops miss it, so no chunk but a too-short track's only one is padded."""
+    if length <= chunk:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, length - chunk + 1, hop, dtype=np.int64)
+    if starts[-1] + chunk < length:
+        starts = np.append(starts, length - chunk)
+    return starts
+
+
+class ChunkDataset(Dataset):
+    """Evaluation view: all fixed chunks of every track, for track-level score averaging.
+
+    Item: ``{"waveform": FloatTensor (chunk_samples,), "label": int, "track_index": int}``.
+    ``num_tracks`` and ``track_labels`` (shape ``(num_tracks,)``) describe the tracks.
+    """
+
+    def __init__(self, split: datasets.Dataset, chunk_samples: int, hop_samples: int) -> None:
+        if hop_samples <= 0:
+            raise ValueError(f"hop_samples must be positive, got {hop_samples}")
+        self.waveforms = WaveformColumn(split)
+        self.track_labels = _labels(split)
+        self.num_tracks = len(self.track_labels)
+        self.chunk_samples = int(chunk_samples)
+        lengths = self.waveforms.lengths
+        per_track = [chunk_starts(int(n), self.chunk_samples, hop_samples) for n in lengths]
+        self.track_of_chunk = np.repeat(np.arange(self.num_tracks), [len(s) for s in per_track])
+        self.start_of_chunk = np.concatenate(per_track) if per_track else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.track_of_chunk)
+
+    def __getitem__(self, index: int) -> dict:
+        track = int(self.track_of_chunk[index])
+        start = int(self.start_of_chunk[index])
+        piece = self.waveforms[track][start : start + self.chunk_samples]
+        return {
+            "waveform": torch.from_numpy(_fit(piece, self.chunk_samples)),
+            "label": int(self.track_labels[track]),
+            "track_index": track,
+        }
+
+
+class ClassBalancedSampler(Sampler[int]):
+    """Draws a class uniformly, then a track of that class uniformly, ``num_samples`` times.
+
+    Imbalanced sets (FMA medium spans 21 to 7,103 tracks per genre) otherwise teach the
+    majority class. Each epoch (each ``iter``) draws anew from ``(seed, epoch)``.
+    """
+
+    def __init__(self, labels: Sequence[int], num_samples: int, seed: int = 0) -> None:
+        labels = np.asarray(labels)
+        self.groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        if not self.groups:
+            raise ValueError("class_balanced_sampler needs at least one label")
+        self.num_samples = int(num_samples)
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        classes = rng.integers(0, len(self.groups), self.num_samples)
+        for c in classes:
+            group = self.groups[c]
+            yield int(group[rng.integers(0, group.shape[0])])
+
+
+def class_balanced_sampler(labels: Sequence[int], num_samples: int, seed: int = 0) -> Sampler:
+    return ClassBalancedSampler(labels, num_samples, seed)
+
+
+def collate(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Stack items: ``waveform`` (B, T), ``label`` (B,), ``track_index`` (B,) when present."""
+    batch = {
+        "waveform": torch.stack([item["waveform"] for item in items]),
+        "label": torch.tensor([item["label"] for item in items], dtype=torch.long),
+    }
+    if "track_index" in items[0]:
+        batch["track_index"] = torch.tensor([i["track_index"] for i in items], dtype=torch.long)
+    return batch
+
+
+class StreamingCropDataset(IterableDataset):
+    """Random crops from a streamed split (too large to cache), one per track per pass.
+
+    ``split`` yields decoded rows (``waveform``, ``label``) as ``prepare_dataset`` returns them
+    for ``streaming: true``; a shuffle buffer of ``buffer_size`` tracks decorrelates order.
+    """
+
+    def __init__(
+        self, split: datasets.IterableDataset, crop_samples: int, seed: int = 0,
+        buffer_size: int = 256,
+    ) -> None:
+        self.split = split.shuffle(seed=seed, buffer_size=buffer_size)
+        self.crop_samples = int(crop_samples)
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[dict]:
+        worker = get_worker_info()
+        rng = np.random.default_rng([self.seed, worker.id if worker else 0])
+        size = self.crop_samples
+        for row in self.split:
+            wave = np.asarray(row["waveform"], dtype=np.float32)
+            start = int(rng.integers(0, max(wave.shape[0] - size, 0) + 1))
+            crop = _fit(wave[start : start + size], size)
+            yield {"waveform": torch.from_numpy(crop), "label": int(row["label"])}
