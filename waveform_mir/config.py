@@ -137,32 +137,42 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     return Recipe(name=raw.get("name", "experiment"), **sections)
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Split ``train.lr=3e-4`` into its path and a YAML-typed value (numbers, bools, lists)."""
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``train.lr=3e-4`` into its dotted path and a YAML-typed value (numbers, lists)."""
     if "=" not in text:
         raise RecipeError(f"override '{text}' must look like section.key=value")
     path, value = text.split("=", 1)
-    return path.strip().split("."), yaml.safe_load(value)
+    return path.strip(), yaml.safe_load(value)
+
+
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Set ``raw["model"]["frontend"]["name"] = value`` for ``dotted="model.frontend.name"``."""
+    keys = dotted.split(".")
+    node = raw
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise RecipeError(f"cannot set '{dotted}': '{key}' is not a section")
+        node = child
+    node[keys[-1]] = value
+    return raw
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Set dotted keys in a raw recipe dict; nested dicts (e.g. ``model.frontend.name``) work."""
+    """Apply ``section.key=value`` strings; nested dicts (``model.frontend.name``) work."""
     for text in overrides:
-        keys, value = parse_override(text)
-        node = raw
-        for key in keys[:-1]:
-            child = node.setdefault(key, {})
-            if not isinstance(child, dict):
-                raise RecipeError(f"cannot set '{text}': '{key}' is not a section")
-            node = child
-        node[keys[-1]] = value
+        set_dotted(raw, *parse_override(text))
     return raw
+
+
+def read_recipe_dict(path: str | Path) -> dict[str, Any]:
+    """The raw YAML of a recipe, for callers that layer their own values on top."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe file not found: {path}")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Load a YAML recipe and apply dotted overrides (``--set train.lr=3e-4``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"recipe file not found: {path}")
-    raw = yaml.safe_load(path.read_text()) or {}
-    return recipe_from_dict(apply_overrides(raw, overrides or []))
+    return recipe_from_dict(apply_overrides(read_recipe_dict(path), overrides or []))
