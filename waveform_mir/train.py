@@ -32,6 +32,7 @@ from waveform_mir.config import Recipe, load_recipe
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
+from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.progress import progress_bar
 from waveform_mir.reporting import report, write_model_card
@@ -123,6 +124,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
 
     # Model, optimiser, schedule.
     model = build_model(recipe.model, sample_rate=recipe.data.sample_rate, id2label=id2label)
+    initial_filters = snapshot_filters(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.max_steps)
     class_weights = None
@@ -212,8 +214,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
 
     # Score the best model on test at track level; write metrics, plots, model card.
     accelerator.wait_for_everyone()
-    best = WaveformClassifier.from_pretrained(best_dir)
-    best = accelerator.prepare(best)
+    best = WaveformClassifier.from_pretrained(best_dir).to(accelerator.device)
     test_scores = None
     if len(prepared.dataset["test"]):
         test_scores = evaluate_split(best, prepared, "test", recipe, accelerator)
@@ -227,6 +228,11 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
             paths = report(test_scores, output_dir, "test", console)
             console.print(f"test metrics: {paths['metrics']} · confusion: {paths['confusion']}")
         recipe.save(best_dir / "recipe.yaml")
+        if initial_filters is not None:
+            final_filters = snapshot_filters(best)
+            save_filters(initial_filters, final_filters, output_dir)
+            plot_filters(initial_filters, final_filters, output_dir / "filters.png",
+                         recipe.data.sample_rate, recipe.model.frontend["name"])
         write_model_card(best_dir, recipe.to_dict(), test_scores)
         console.print(f"best model (val macro-F1 {best_f1:.3f}): {best_dir}")
         if push_to_hub:
