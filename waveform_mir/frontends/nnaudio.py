@@ -1,0 +1,96 @@
+"""nnAudio spectrograms with frozen or trainable kernels (Cheuk et al. 2020).
+
+nnAudio computes STFT, mel and CQT as 1D convolutions whose kernels can be registered as
+parameters; these builders wrap its layers unchanged and add the shared log + per-bin norm
+tail. With trainable kernels the front-end starts as the classic transform and is free to
+drift from it; with frozen ones it is a GPU-friendly fixed transform.
+"""
+
+from __future__ import annotations
+
+import math
+
+from waveform_mir.frontends.base import TimeFrequencyFrontend
+from waveform_mir.frontends.registry import register_frontend
+
+
+@register_frontend("nnaudio_stft", output_kind="2d")
+def nnaudio_stft(
+    *,
+    sample_rate: int,
+    n_fft: int = 512,
+    hop_length: int = 256,
+    freq_bins: int | None = None,
+    freq_scale: str = "no",
+    f_min: float = 50.0,
+    f_max: float | None = None,
+    trainable: bool = True,
+) -> TimeFrequencyFrontend:
+    """Log-magnitude STFT: ``(batch, samples) -> (batch, 1, bins, frames)``.
+
+    ``bins = freq_bins or n_fft // 2 + 1``; ``freq_scale`` ("no", "linear", "log") lets nnAudio
+    place the kernels' frequencies between ``f_min`` and ``f_max`` when ``freq_bins`` is set.
+    ``trainable`` makes the windowed sine/cosine kernels parameters.
+    """
+    from nnAudio.features import STFT
+
+    transform = STFT(
+        n_fft=n_fft, hop_length=hop_length, freq_bins=freq_bins, freq_scale=freq_scale,
+        fmin=f_min, fmax=f_max or sample_rate / 2, sr=sample_rate, trainable=trainable,
+        output_format="Magnitude", verbose=False,
+    )
+    return TimeFrequencyFrontend(transform, num_bins=freq_bins or n_fft // 2 + 1)
+
+
+@register_frontend("nnaudio_mel", output_kind="2d")
+def nnaudio_mel(
+    *,
+    sample_rate: int,
+    n_fft: int = 512,
+    hop_length: int = 256,
+    n_mels: int = 128,
+    f_min: float = 0.0,
+    f_max: float | None = None,
+    trainable_mel: bool = True,
+    trainable_stft: bool = False,
+) -> TimeFrequencyFrontend:
+    """Log-mel with a learnable mel matrix and/or STFT kernels: ``-> (batch, 1, n_mels, frames)``.
+
+    The defaults match the fixed ``mel`` baseline, so the two differ only in what is trainable.
+    """
+    from nnAudio.features import MelSpectrogram
+
+    transform = MelSpectrogram(
+        sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=f_min,
+        fmax=f_max, power=2.0, htk=False, norm=1, trainable_mel=trainable_mel,
+        trainable_STFT=trainable_stft, verbose=False,
+    )
+    return TimeFrequencyFrontend(transform, num_bins=n_mels)
+
+
+@register_frontend("nnaudio_cqt", output_kind="2d")
+def nnaudio_cqt(
+    *,
+    sample_rate: int,
+    hop_length: int = 256,
+    f_min: float = 32.7,
+    n_bins: int = 84,
+    bins_per_octave: int = 12,
+    trainable: bool = True,
+) -> TimeFrequencyFrontend:
+    """Log-magnitude constant-Q transform: ``-> (batch, 1, n_bins, frames)``.
+
+    Uses nnAudio's ``CQT1992v2`` (one long complex kernel per bin). The lowest bin sets the
+    kernel length, so the clip must be longer than half of it (about 0.3 s for 32.7 Hz).
+    ``n_bins`` is reduced, if needed, to keep the top bin below Nyquist.
+    """
+    from nnAudio.features import CQT1992v2
+
+    n_bins = min(n_bins, int(math.log2(sample_rate / 2 / f_min) * bins_per_octave))
+    transform = CQT1992v2(
+        sr=sample_rate, hop_length=hop_length, fmin=f_min, n_bins=n_bins,
+        bins_per_octave=bins_per_octave, trainable=trainable, output_format="Magnitude",
+        verbose=False,
+    )
+    return TimeFrequencyFrontend(transform, num_bins=n_bins)
+

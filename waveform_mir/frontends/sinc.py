@@ -1,0 +1,87 @@
+"""SincNet front-ends: as the first layer of a 1D network, or as a learnable spectrogram.
+
+``sinc_conv`` follows SincNet's first block (filters -> |.| -> max-pool -> norm) and feeds
+sample-level 1D backbones. ``sinc_fbank`` treats the same filters as a learnable mel-like
+filterbank (filters -> energy -> pooling -> log -> norm) for 2D backbones, so the learnable
+filters can be compared with the fixed mel baseline under the same backbone.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from waveform_mir.frontends.base import Frontend, OutputKind
+from waveform_mir.frontends.compression import LogCompression
+from waveform_mir.frontends.convolution import fft_conv1d
+from waveform_mir.frontends.filterbank import FilterbankFrontend
+from waveform_mir.frontends.normalisation import FeatureNorm
+from waveform_mir.frontends.pooling import POOLINGS
+from waveform_mir.frontends.registry import register_frontend
+from waveform_mir.frontends.sinc_filters import SincFilters
+
+
+class SincConvFrontend(Frontend):
+    """``(batch, samples) -> (batch, filters, samples // pool)``: SincNet's first block."""
+
+    output_kind: OutputKind = "1d"
+
+    def __init__(self, filters: SincFilters, num_filters: int, pool: int) -> None:
+        super().__init__()
+        self.filters = filters
+        self.pool = nn.MaxPool1d(pool)
+        self.norm = FeatureNorm(num_filters)
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        response = fft_conv1d(waveform, self.filters())
+        return self.norm(self.pool(response.abs()))
+
+    def learned_filters(self) -> dict[str, Tensor]:
+        return self.filters.describe()
+
+
+@register_frontend("sinc_conv", output_kind="1d")
+def sinc_conv(
+    *,
+    sample_rate: int,
+    num_filters: int = 80,
+    kernel_size: int = 251,
+    pool: int = 3,
+    min_low_hz: float = 50.0,
+    min_band_hz: float = 50.0,
+) -> SincConvFrontend:
+    """SincNet layer for 1D backbones: ``-> (batch, num_filters, samples // pool)``.
+
+    Defaults are SincNet's (80 filters, 251 taps at 16 kHz, max-pool 3); a pool of 3 stands in
+    for the strided stem of SampleCNN.
+    """
+    filters = SincFilters(num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz)
+    return SincConvFrontend(filters, num_filters, pool)
+
+
+@register_frontend("sinc_fbank", output_kind="2d")
+def sinc_fbank(
+    *,
+    sample_rate: int,
+    num_filters: int = 40,
+    kernel_size: int = 401,
+    hop_length: int = 256,
+    pool_size: int = 512,
+    pooling: str = "gaussian",
+    min_low_hz: float = 50.0,
+    min_band_hz: float = 50.0,
+) -> FilterbankFrontend:
+    """SincNet filters as a log spectrogram: ``-> (batch, 1, num_filters, frames)``.
+
+    ``pooling`` is ``"gaussian"`` (learnable width per band) or ``"avg"`` over ``pool_size``
+    samples; the hop defaults to the mel baseline's, so both give the same frame count. 40
+    bands (as in LEAF) keep the cost of full-rate filtering near that of the mel baseline.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(POOLINGS)}")
+    pool_size += 1 - pool_size % 2  # odd, so frames stay centred
+    return FilterbankFrontend(
+        filters=SincFilters(num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz),
+        pooling=POOLINGS[pooling](num_filters, pool_size, hop_length),
+        compression=LogCompression(),
+        num_bands=num_filters,
+    )

@@ -1,0 +1,167 @@
+"""WaveformClassifier: front-end -> (masking) -> backbone -> head, built from plain dicts.
+
+Every constructor argument is JSON, so ``huggingface_hub``'s mixin writes them to
+``config.json`` and ``from_pretrained`` rebuilds the exact architecture from the checkpoint
+folder (or Hub repo) alone; the weights go to ``model.safetensors`` and the label map travels
+inside the config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import Tensor, nn
+
+from waveform_mir.augment import SpecAugment
+from waveform_mir.backbones import BACKBONES, backbone_kind, build_backbone
+from waveform_mir.config import ModelConfig
+from waveform_mir.frontends import FRONTENDS, build_frontend, frontend_kind
+from waveform_mir.heads import ClassifierHead
+
+
+class ModelPairError(ValueError):
+    """A front-end and a backbone of different kinds (e.g. a 2D map into a 1D network)."""
+
+
+def valid_pairs() -> list[tuple[str, str]]:
+    """Every registered ``(frontend, backbone)`` pair whose kinds match."""
+    return [
+        (frontend, backbone)
+        for frontend in sorted(FRONTENDS)
+        for backbone in sorted(BACKBONES)
+        if frontend_kind(frontend) == backbone_kind(backbone)
+    ]
+
+
+def check_pair(frontend: str, backbone: str) -> None:
+    """Raise :class:`ModelPairError` listing the valid pairs if the kinds differ."""
+    if frontend_kind(frontend) != backbone_kind(backbone):
+        pairs = ", ".join(f"{f}+{b}" for f, b in valid_pairs())
+        raise ModelPairError(
+            f"front-end '{frontend}' produces {frontend_kind(frontend)} features but backbone "
+            f"'{backbone}' expects {backbone_kind(backbone)}; valid pairs: {pairs}"
+        )
+
+
+class WaveformClassifier(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="waveform-mir",
+    tags=["audio-classification", "music", "genre"],
+):
+    """Genre classifier from raw waveforms ``(batch, samples)`` to logits ``(batch, classes)``.
+
+    Args:
+        frontend: ``{"name": <FRONTENDS key>, **kwargs}``.
+        backbone: ``{"name": <BACKBONES key>, **kwargs}``; must accept the front-end's kind.
+        head: ``{"dropout": float, "pooling": "mean" | "max" | "attention"}``.
+        augment: SpecAugment counts/widths (see :class:`~waveform_mir.augment.SpecAugment`),
+            applied to front-end outputs in training mode only.
+        sample_rate: rate the front-end is built for; inputs must already be at this rate.
+        id2label: class id -> name; keys may be strings (as after a JSON round trip).
+    """
+
+    def __init__(
+        self,
+        frontend: dict[str, Any],
+        backbone: dict[str, Any],
+        head: dict[str, Any] | None = None,
+        augment: dict[str, Any] | None = None,
+        sample_rate: int = 16000,
+        id2label: dict[int | str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        check_pair(frontend["name"], backbone["name"])
+        if not id2label:
+            raise ValueError("id2label must name at least one class")
+        self.id2label: dict[int, str] = {int(k): v for k, v in sorted(id2label.items(), key=_id)}
+        self.label2id: dict[str, int] = {v: k for k, v in self.id2label.items()}
+        self.sample_rate = sample_rate
+        self.frontend = build_frontend(frontend, sample_rate=sample_rate)
+        self.augment = SpecAugment(**(augment or {}))
+        probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length
+        self.backbone = build_backbone(backbone, input_shape=probe)
+        self.head = ClassifierHead(self.backbone.embedding_dim, len(self.id2label), **(head or {}))
+
+    def features(self, waveform: Tensor) -> Tensor:
+        """Backbone output sequence ``(batch, dim, steps)``; masked in training mode."""
+        return self.backbone(self.augment(self.frontend(waveform)))
+
+    def embed(self, waveform: Tensor) -> Tensor:
+        """Pooled embedding ``(batch, dim)`` — before the head's dropout and linear layer."""
+        return self.head.embed(self.features(waveform))
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        """``(batch, samples)`` -> logits ``(batch, len(id2label))``."""
+        return self.head.classify(self.embed(waveform))
+
+    def describe(self, num_samples: int) -> list[dict[str, Any]]:
+        """Parameters and output shape per stage for clips of ``num_samples`` (batch of one).
+
+        Rows: ``{"stage", "module", "trainable", "total", "output_shape"}``, in data order; the
+        last row sums the model. Render with :func:`describe_table`.
+        """
+        was_training = self.training
+        device = next(self.parameters()).device
+        self.eval()
+        try:
+            with torch.no_grad():
+                features = self.frontend(torch.zeros(1, num_samples, device=device))
+                sequence = self.backbone(features)
+                logits = self.head(sequence)
+        finally:
+            self.train(was_training)
+        stages = [
+            ("frontend", self.frontend, features),
+            ("backbone", self.backbone, sequence),
+            ("head", self.head, logits),
+        ]
+        rows = [_row(stage, module, tuple(out.shape)) for stage, module, out in stages]
+        rows.append(_row("total", self, tuple(logits.shape)))
+        return rows
+
+
+def _id(item: tuple[int | str, str]) -> int:
+    return int(item[0])
+
+
+def _row(stage: str, module: nn.Module, shape: tuple[int, ...]) -> dict[str, Any]:
+    params = list(module.parameters())
+    return {
+        "stage": stage,
+        "module": type(module).__name__,
+        "trainable": sum(p.numel() for p in params if p.requires_grad),
+        "total": sum(p.numel() for p in params),
+        "output_shape": shape,
+    }
+
+
+def describe_table(rows: list[dict[str, Any]], title: str = "model") -> Any:
+    """A ``rich.table.Table`` of :meth:`WaveformClassifier.describe` rows."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("stage", "module", "trainable", "total", "output shape"):
+        table.add_column(column, justify="right" if column in ("trainable", "total") else "left")
+    for row in rows:
+        table.add_row(
+            row["stage"], row["module"], f"{row['trainable']:,}", f"{row['total']:,}",
+            str(row["output_shape"]),
+        )
+    return table
+
+
+def build_model(
+    model_config: ModelConfig, *, sample_rate: int, id2label: dict[int, str]
+) -> WaveformClassifier:
+    """Build the classifier a recipe's ``model`` section describes."""
+    return WaveformClassifier(
+        frontend=dict(model_config.frontend),
+        backbone=dict(model_config.backbone),
+        head=dict(model_config.head) or None,
+        augment=dict(model_config.augment) or None,
+        sample_rate=sample_rate,
+        id2label=dict(id2label),
+    )
