@@ -1,0 +1,43 @@
+"""Shared fixtures: audio files written on the spot, and the optional real-music folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REALMUSIC = Path(__file__).resolve().parents[1].parent / "shared/data/realmusic"
+
+
+def tone(freq: float, seconds: float, sample_rate: int, channels: int = 1) -> np.ndarray:
+    """A sine at half scale, shape ``(samples,)`` or ``(samples, channels)``."""
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    wave = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return wave if channels == 1 else np.repeat(wave[:, None], channels, axis=1)
+
+
+def write_tone(
+    path: Path, freq: float = 440.0, seconds: float = 1.0, sample_rate: int = 16000,
+    channels: int = 1,
+) -> Path:
+    """Write a tone in the format named by ``path``'s suffix (WAV, FLAC, MP3, OGG)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, tone(freq, seconds, sample_rate, channels), sample_rate)
+    return path
+
+
+@pytest.fixture
+def tone_file(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``tone_file("a.mp3", freq=440, seconds=1, sample_rate=22050, channels=2)``."""
+    return lambda name, **kwargs: write_tone(tmp_path / name, **kwargs)
+
+
+@pytest.fixture
+def realmusic() -> Path:
+    """The team's real GTZAN clips (see SOURCES.md there); skipped when not checked out."""
+    if not (REALMUSIC / "labels.csv").is_file():
+        pytest.skip(f"real-music clips not present at {REALMUSIC} (shared data not checked out)")
+    return REALMUSIC

@@ -1,0 +1,124 @@
+"""FMA builder on a generated FMA-shaped tree: real two-row-header tracks.csv, real MP3s."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+from conftest import write_tone
+
+from waveform_mir.config import DataConfig
+from waveform_mir.data import prepare_dataset
+from waveform_mir.data.fma import audio_path, load_tracks, parse_genre_ids
+from waveform_mir.data.registry import build_manifest
+
+GENRES = pd.DataFrame(
+    {"#tracks": [5, 5, 5, 1], "parent": [0, 0, 0, 12], "title": ["Hip-Hop", "Pop", "Rock", "Punk"],
+     "top_level": [21, 10, 12, 12]},
+    index=pd.Index([21, 10, 12, 25], name="genre_id"),
+)
+TOP = {21: "Hip-Hop", 10: "Pop", 12: "Rock"}
+SPLIT_CYCLE = ["training", "training", "training", "validation", "test"]
+# subset → number of tracks; ids are assigned in order, so small tracks come first
+SUBSETS = {"small": 15, "medium": 10, "large": 5}
+
+
+def _tracks() -> pd.DataFrame:
+    rows, tid = [], 2
+    for subset, count in SUBSETS.items():
+        for i in range(count):
+            top = list(TOP)[i % 3]
+            extra = [25] if top == 12 else []
+            rows.append((tid, subset, SPLIT_CYCLE[i % 5], TOP[top], str([top, *extra])))
+            tid += 3
+    rows.append((tid, "small", "training", None, "[]"))  # no top genre: dropped
+    rows.append((tid + 1, "medium", "test", None, "[]"))
+    frame = pd.DataFrame(rows, columns=["track_id", "subset", "split", "genre_top", "genres_all"])
+    columns = pd.MultiIndex.from_tuples([
+        ("set", "subset"), ("set", "split"), ("track", "genre_top"), ("track", "genres_all"),
+        ("track", "title")])
+    table = pd.DataFrame(
+        list(zip(frame.subset, frame.split, frame.genre_top, frame.genres_all,
+                 [f"song {t}" for t in frame.track_id], strict=True)),
+        columns=columns, index=pd.Index(frame.track_id, name="track_id"),
+    )
+    return table
+
+
+@pytest.fixture(scope="module")
+def fma_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fma")
+    (root / "fma_metadata").mkdir()
+    tracks = _tracks()
+    tracks.to_csv(root / "fma_metadata" / "tracks.csv")
+    GENRES.to_csv(root / "fma_metadata" / "genres.csv")
+    for size in ("small", "medium", "large"):
+        level = list(SUBSETS).index(size)
+        for tid, subset in tracks[("set", "subset")].items():
+            if list(SUBSETS).index(subset) <= level:
+                seconds = 0.5 if subset == "large" else 1.5  # large-only clips are too short
+                write_tone(audio_path(root / f"fma_{size}", tid), 200 + tid, seconds, 8000)
+    small = root / "fma_small"
+    first, second = tracks.index[0], tracks.index[1]  # both small / training
+    audio_path(small, first).write_bytes(b"")
+    data = audio_path(small, second).read_bytes()
+    audio_path(small, second).write_bytes(data[: len(data) // 2])
+    return root
+
+
+def _prepare(fma_root, tmp_path, **options):
+    config = DataConfig(source="fma", options={"root": str(fma_root), "min_seconds": 1.0,
+                                               **options},
+                        sample_rate=8000, cache_dir=str(tmp_path / "cache"))
+    return prepare_dataset(config, progress=False)
+
+
+def test_reads_the_two_row_header(fma_root):
+    tracks = load_tracks(fma_root / "fma_metadata" / "tracks.csv")
+    assert ("set", "subset") in tracks.columns and tracks.index.name == "track_id"
+    assert parse_genre_ids(tracks[("track", "genres_all")].iloc[2]) == [12, 25]
+
+
+def test_small_splits_labels_and_skipped_report(fma_root, tmp_path):
+    prepared = _prepare(fma_root, tmp_path)
+    data = prepared.dataset
+    assert prepared.label_names == ["Hip-Hop", "Pop", "Rock"]
+    # 15 small tracks: 9 training, 3 validation, 3 test; two bad training files skipped
+    assert (len(data["train"]), len(data["validation"]), len(data["test"])) == (7, 3, 3)
+    assert prepared.dropped == {"no top-level genre": 1}
+    assert len(prepared.skipped) == 2
+    with prepared.report_path.open() as handle:
+        report = list(csv.DictReader(handle))
+    reasons = sorted(row["reason"].split(":")[0].split(" (")[0] for row in report)
+    assert reasons == ["empty file", "truncated"]
+    assert all(row["split"] == "train" and row["file"].endswith(".mp3") for row in report)
+    row = data["test"][0]
+    assert len(row["waveform"]) == pytest.approx(1.5 * 8000, abs=400)
+    assert data["train"].features["label"].int2str(row["label"]) in TOP.values()
+    rock = [r for r in data["validation"] if r["label"] == prepared.label_names.index("Rock")]
+    assert rock and all(r["genres_all"] == ["Rock", "Punk"] for r in rock)
+
+
+@pytest.mark.parametrize(("subset", "count"), [("small", 15), ("medium", 25), ("large", 30),
+                                              ("full", 30)])
+def test_subsets_nest(fma_root, subset, count):
+    manifest = build_manifest("fma", {"root": str(fma_root), "subset": subset})
+    ids = {s: set(manifest.splits[s]["track_id"]) for s in manifest.splits}
+    assert sum(len(v) for v in ids.values()) == count
+    small = build_manifest("fma", {"root": str(fma_root), "subset": "small"})
+    for split in ids:
+        assert set(small.splits[split]["track_id"]) <= ids[split]
+    assert manifest.splits["train"][0]["path"].startswith(str(fma_root / f"fma_{subset}"))
+
+
+def test_min_seconds_skips_short_clips(fma_root, tmp_path):
+    prepared = _prepare(fma_root, tmp_path, subset="large")
+    assert sum(len(prepared.dataset[s]) for s in prepared.dataset) == 25
+    assert len(prepared.skipped) == 5
+    assert all(reason.startswith("too short: 0.5") for _, reason in prepared.skipped)
+
+
+def test_unknown_subset_is_refused(fma_root):
+    with pytest.raises(ValueError, match="unknown FMA subset 'tiny'"):
+        build_manifest("fma", {"root": str(fma_root), "subset": "tiny"})
