@@ -10,7 +10,7 @@ seed, and several ranges overlap (tempo of rock and metal, drum patterns of hous
 drum-less classical and ambient), so a classifier has to combine rhythm, timbre and harmony.
 
 Rendering is vectorised numpy: drum tracks are impulse trains convolved with one-shots, notes
-are wavetable look-ups; a 4 s clip at 16 kHz takes a few milliseconds.
+are wavetable look-ups; a 4 s clip at 16 kHz takes about ten milliseconds.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def _harmony(style, grid, key, progression, quality, n, rate, rng) -> np.ndarray
         if i % 16 not in strikes:
             continue
         start = int(round(grid[i] * rate))
-        if start >= n or start + int(0.05 * rate) < 0:
+        if start >= n or start + style.note_seconds[1] * rate <= 0:  # cannot reach the clip
             continue
         notes = key + progression[(i // 16) % 4] + intervals
         if not style.strikes:  # arpeggio: one chord tone per 8th, rising then falling
@@ -201,7 +201,8 @@ def _harmony(style, grid, key, progression, quality, n, rate, rng) -> np.ndarray
             notes = notes[[min(position, 2 * notes.shape[0] - 2 - position)]]
         sound = _tone(notes.astype(float), rng.uniform(*style.note_seconds), rate, style, rng)
         lo, hi = max(start, 0), min(start + sound.shape[0], n)
-        out[lo:hi] += sound[lo - start : hi - start]
+        if hi > lo:
+            out[lo:hi] += sound[lo - start : hi - start]
     if style.drive:
         out = np.tanh(style.drive * out) / np.tanh(style.drive)
     cutoff = rng.uniform(*style.cutoff)
