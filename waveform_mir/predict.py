@@ -1,0 +1,241 @@
+"""Track-level genre scores and embeddings for one audio file or waveform.
+
+A model is trained on short crops, so a track is scored the way evaluation scores it: cut into
+chunks of the training crop length (``recipe.yaml`` beside the weights says how long), every
+chunk scored in batches, and the chunk probabilities averaged into the track's scores. The
+per-chunk scores are kept as a timeline, which shows where a song changes character, and the
+chunk embeddings are averaged into one track embedding.
+
+Python API::
+
+    from waveform_mir.predict import Predictor, predict_file, embed_file
+
+    predict_file("runs/quickstart", "song.mp3")      # {"rock": 0.71, "metal": 0.2, ...}
+    embed_file("runs/quickstart", "song.mp3").shape  # (embedding_dim,)
+    Predictor.from_pretrained("user/waveform-mir-fma").score_file("song.mp3").timeline
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from waveform_mir.config import load_recipe
+from waveform_mir.data import AudioDecodeError, decode_audio
+from waveform_mir.data.loader import chunk_starts
+from waveform_mir.model import WaveformClassifier
+
+DEFAULT_CHUNK_SECONDS = 3.0  # a model folder without recipe.yaml: the recipes' crop length
+MIN_SECONDS = 0.5  # below this a clip carries too little music to say anything about
+# Decoding this much past ``max_seconds`` tells a long file from one exactly that long.
+_OVERREAD_SECONDS = 0.05
+
+
+class ModelLoadError(ValueError):
+    """A model folder or Hub id that does not hold a loadable waveform-mir model."""
+
+
+@dataclass
+class TrackScores:
+    """Scores of one track.
+
+    Attributes:
+        probabilities: genre -> mean chunk probability, highest first; sums to 1.
+        timeline: ``(chunks, classes)`` probabilities of each chunk, columns in class-id order.
+        chunk_starts_s: ``(chunks,)`` start time of each chunk in seconds.
+        embedding: ``(dim,)`` mean of the chunk embeddings (pooled backbone output).
+        duration_s: seconds of audio analysed.
+        truncated: the file is longer than the analysis limit and only its start was scored.
+    """
+
+    probabilities: dict[str, float]
+    timeline: np.ndarray
+    chunk_starts_s: np.ndarray
+    embedding: np.ndarray
+    duration_s: float
+    truncated: bool = False
+
+    @property
+    def top_genre(self) -> str:
+        return next(iter(self.probabilities))
+
+    def top_k(self, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most probable genres as ``(genre, probability)``, highest first."""
+        return list(self.probabilities.items())[:k]
+
+
+def resolve_model_source(source: str | Path) -> Path:
+    """A local model folder for ``source``: a model folder, a training run folder (whose
+    ``best/`` holds the model) or a Hugging Face Hub id, downloaded once into the Hub cache."""
+    path = Path(source)
+    if path.exists():
+        for candidate in (path, path / "best"):
+            if (candidate / "config.json").is_file():
+                return candidate
+        raise ModelLoadError(f"no saved model (config.json) in {path} or {path / 'best'}")
+    return _download_from_hub(str(source))
+
+
+def _download_from_hub(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        folder = snapshot_download(
+            repo_id, allow_patterns=["config.json", "*.safetensors", "recipe.yaml"])
+    except HFValidationError:
+        raise ModelLoadError(f"{repo_id!r} is neither a local folder nor a Hub model id") from None
+    except Exception as error:  # network, authentication and missing-repo errors alike
+        raise ModelLoadError(f"could not download model {repo_id!r} from the Hub: {error}"
+                             ) from None
+    return Path(folder)
+
+
+def training_chunk_seconds(model_dir: Path) -> float:
+    """Crop length the model was trained on, from its ``recipe.yaml`` (default 3 s)."""
+    recipe = model_dir / "recipe.yaml"
+    return load_recipe(recipe).data.crop_seconds if recipe.is_file() else DEFAULT_CHUNK_SECONDS
+
+
+class Predictor:
+    """A loaded model plus how to cut tracks for it; reuse one for many files.
+
+    Args:
+        model: the classifier; switched to eval mode.
+        chunk_seconds: chunk length, normally the training crop length.
+        hop_seconds: distance between chunk starts (default: ``chunk_seconds``, no overlap).
+        batch_size: chunks scored per forward pass; bounds memory on long tracks.
+        max_seconds: analyse only the start of longer files (``None``: whole file).
+    """
+
+    def __init__(
+        self,
+        model: WaveformClassifier,
+        chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+        hop_seconds: float | None = None,
+        batch_size: int = 16,
+        max_seconds: float | None = None,
+    ) -> None:
+        hop = chunk_seconds if hop_seconds is None else hop_seconds
+        if chunk_seconds <= 0 or hop <= 0:
+            raise ValueError(f"chunk and hop must be positive, got {chunk_seconds} and {hop}")
+        if max_seconds is not None and max_seconds < MIN_SECONDS:
+            raise ValueError(f"max_seconds must be at least {MIN_SECONDS} s, got {max_seconds}")
+        self.model = model.eval()
+        self.sample_rate = int(model.sample_rate)
+        self.chunk_samples = int(round(chunk_seconds * self.sample_rate))
+        self.hop_samples = max(1, int(round(hop * self.sample_rate)))
+        self.batch_size = batch_size
+        self.max_seconds = max_seconds
+        self.labels = [model.id2label[i] for i in range(len(model.id2label))]
+
+    @classmethod
+    def from_pretrained(cls, source: str | Path, **options) -> Predictor:
+        """Load a model folder, run folder or Hub id; the chunk length comes from its recipe
+        unless ``chunk_seconds`` is given."""
+        model_dir = resolve_model_source(source)
+        try:
+            model = WaveformClassifier.from_pretrained(model_dir)
+        except (OSError, KeyError, TypeError, RuntimeError) as error:
+            raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
+        options.setdefault("chunk_seconds", training_chunk_seconds(model_dir))
+        return cls(model, **options)
+
+    def decode(self, source: str | Path | bytes, name: str | None = None
+               ) -> tuple[np.ndarray, bool]:
+        """Decode to the model's rate: ``(samples,)`` float32 and whether it was cut short.
+
+        Raises :class:`AudioDecodeError` for unreadable input and clips under
+        :data:`MIN_SECONDS`.
+        """
+        limit = None if self.max_seconds is None else self.max_seconds + _OVERREAD_SECONDS
+        audio = decode_audio(source, self.sample_rate, name=name, max_seconds=limit,
+                             min_seconds=MIN_SECONDS)
+        if self.max_seconds is None:
+            return audio, False
+        keep = int(round(self.max_seconds * self.sample_rate))
+        return audio[:keep], audio.shape[0] > keep
+
+    def score_file(self, source: str | Path | bytes, name: str | None = None) -> TrackScores:
+        """Decode ``source`` (path or file bytes) and score it; see :meth:`decode` for errors."""
+        audio, truncated = self.decode(source, name)
+        scores = self.score_waveform(audio)
+        scores.truncated = truncated
+        return scores
+
+    def score_waveform(self, waveform: np.ndarray) -> TrackScores:
+        """Score a float32 mono waveform ``(samples,)`` at the model's sample rate."""
+        if waveform.ndim != 1:
+            raise ValueError(f"expected a mono waveform (samples,), got shape {waveform.shape}")
+        if waveform.shape[0] < MIN_SECONDS * self.sample_rate:
+            seconds = waveform.shape[0] / self.sample_rate
+            raise AudioDecodeError("<waveform>",
+                                   f"too short: {seconds:.2f} s < minimum {MIN_SECONDS:g} s")
+        chunks, starts = self.chunks(waveform)
+        probabilities, embeddings = self._score_chunks(chunks)
+        track = probabilities.mean(axis=0)
+        order = np.argsort(-track, kind="stable")
+        return TrackScores(
+            probabilities={self.labels[i]: float(track[i]) for i in order},
+            timeline=probabilities,
+            chunk_starts_s=starts / self.sample_rate,
+            embedding=embeddings.mean(axis=0),
+            duration_s=waveform.shape[0] / self.sample_rate,
+        )
+
+    def chunks(self, waveform: np.ndarray) -> tuple[Tensor, np.ndarray]:
+        """Chunks ``(chunks, chunk_samples)`` covering the waveform and their start samples
+        ``(chunks,)``; a waveform shorter than one chunk is zero-padded at the end."""
+        starts = chunk_starts(waveform.shape[0], self.chunk_samples, self.hop_samples)
+        padded = np.zeros(max(waveform.shape[0], self.chunk_samples), dtype=np.float32)
+        padded[: waveform.shape[0]] = waveform
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.chunk_samples)
+        return torch.from_numpy(np.ascontiguousarray(windows[starts])), starts
+
+    @torch.inference_mode()
+    def _score_chunks(self, chunks: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``(chunks, samples)`` -> probabilities ``(chunks, classes)`` and embeddings
+        ``(chunks, dim)``; the head classifies the embedding, so one forward pass gives both."""
+        device = next(self.model.parameters()).device
+        probabilities, embeddings = [], []
+        for batch in chunks.split(self.batch_size):
+            embedding = self.model.embed(batch.to(device))
+            logits = self.model.head.classify(embedding)
+            probabilities.append(torch.softmax(logits.float(), dim=1).cpu())
+            embeddings.append(embedding.float().cpu())
+        return torch.cat(probabilities).numpy(), torch.cat(embeddings).numpy()
+
+
+def _predictor(model_or_path: Predictor | WaveformClassifier | str | Path, **options
+               ) -> Predictor:
+    if isinstance(model_or_path, Predictor):
+        return model_or_path
+    if isinstance(model_or_path, WaveformClassifier):
+        return Predictor(model_or_path, **options)
+    return Predictor.from_pretrained(model_or_path, **options)
+
+
+def predict_file(
+    model_or_path: Predictor | WaveformClassifier | str | Path,
+    path: str | Path,
+    top_k: int | None = None,
+    **options,
+) -> dict[str, float]:
+    """Genre -> probability for one audio file, highest first (only ``top_k`` if given).
+
+    ``model_or_path`` is a loaded model, a :class:`Predictor`, a model/run folder or a Hub id;
+    ``options`` go to :class:`Predictor` (``chunk_seconds``, ``hop_seconds``, ...).
+    """
+    scores = _predictor(model_or_path, **options).score_file(path)
+    return dict(scores.top_k(top_k) if top_k else scores.probabilities)
+
+
+def embed_file(
+    model_or_path: Predictor | WaveformClassifier | str | Path, path: str | Path, **options
+) -> np.ndarray:
+    """The track embedding ``(dim,)`` of one audio file: chunk embeddings averaged."""
+    return _predictor(model_or_path, **options).score_file(path).embedding
