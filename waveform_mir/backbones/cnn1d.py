@@ -11,6 +11,7 @@ Widths are configurable (``channels``: one entry per block) so tiny CPU models a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -67,7 +68,7 @@ class Stacked1d(Backbone):
     def __init__(self, block: type[nn.Module], in_channels: int, channels: Sequence[int]) -> None:
         super().__init__()
         widths = [in_channels, *channels]
-        self.blocks = nn.Sequential(*(block(a, b) for a, b in zip(widths, widths[1:])))
+        self.blocks = nn.Sequential(*(block(a, b) for a, b in itertools.pairwise(widths)))
         self.embedding_dim = widths[-1]
 
     def forward(self, features: Tensor) -> Tensor:

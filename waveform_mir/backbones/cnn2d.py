@@ -12,6 +12,7 @@ frames shrink to one, never to zero. ``width`` scales every layer (paper: 128).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -63,7 +64,7 @@ class ShortChunk2d(Backbone):
     def __init__(self, block: type[nn.Module], channels: Sequence[int]) -> None:
         super().__init__()
         widths = [1, *channels]
-        self.blocks = nn.Sequential(*(block(a, b) for a, b in zip(widths, widths[1:])))
+        self.blocks = nn.Sequential(*(block(a, b) for a, b in itertools.pairwise(widths)))
         self.embedding_dim = widths[-1]
 
     def forward(self, features: Tensor) -> Tensor:

@@ -53,8 +53,9 @@ def exponential_moving_average(energy: Tensor, coef: Tensor, chunk: int = 128) -
 class PCEN(nn.Module):
     """sPCEN with per-channel learnable ``alpha, delta, r, s``; shape-preserving.
 
-    Constraints applied on every call: ``alpha <= 1``, ``delta >= 0``, ``r >= 1`` and
-    ``s in [1e-3, 1]``, so the compression stays monotone and the smoother stable.
+    Constraints applied on every call: ``alpha in [0, 1]``, ``delta >= 1e-3``, ``r >= 1`` and
+    ``s in [1e-3, 1]``, so the compression stays monotone, its gradient bounded at zero
+    energy, and the smoother stable.
     """
 
     def __init__(
@@ -77,8 +78,8 @@ class PCEN(nn.Module):
 
     def forward(self, energy: Tensor) -> Tensor:
         """``(batch, channels, frames)`` of non-negative energies -> same shape."""
-        alpha = self.alpha.clamp(max=1.0).view(-1, 1)
-        delta = self.delta.clamp(min=0.0).view(-1, 1)
+        alpha = self.alpha.clamp(0.0, 1.0).view(-1, 1)
+        delta = self.delta.clamp(min=1e-3).view(-1, 1)
         inv_root = 1.0 / self.root.clamp(min=1.0).view(-1, 1)
         smooth = exponential_moving_average(
             energy, self.smooth_coef.clamp(1e-3, 1.0), chunk=self.chunk

@@ -16,7 +16,11 @@ from waveform_mir.frontends.registry import register_frontend
 
 
 class RawConvFrontend(Frontend):
-    """Conv1d (kernel = stride) -> per-channel norm -> ReLU, as SampleCNN's first layer."""
+    """Conv1d (kernel = stride) -> per-channel norm: SampleCNN's first layer.
+
+    The stem's ReLU is left to the backbone's first block, so the output is zero-mean like
+    every other front-end's.
+    """
 
     output_kind: OutputKind = "1d"
 
@@ -27,7 +31,7 @@ class RawConvFrontend(Frontend):
 
     def forward(self, waveform: Tensor) -> Tensor:
         """``(batch, samples) -> (batch, channels, samples // stride)``."""
-        return self.norm(self.conv(waveform.unsqueeze(1))).relu()
+        return self.norm(self.conv(waveform.unsqueeze(1)))
 
     def learned_filters(self) -> dict[str, Tensor]:
         """The learned kernels, ``(channels, stride)``."""

@@ -22,7 +22,7 @@ def mel_to_hz(mel: Tensor) -> Tensor:
 
 
 def mel_points(low_hz: float, high_hz: float, count: int) -> Tensor:
-    """``count`` frequencies in Hz, equally spaced on the mel scale from ``low_hz`` to ``high_hz``."""
+    """``count`` frequencies in Hz, equally mel-spaced from ``low_hz`` to ``high_hz``."""
     mels = torch.linspace(
         float(hz_to_mel(torch.tensor(low_hz))), float(hz_to_mel(torch.tensor(high_hz))), count
     )

@@ -1,0 +1,139 @@
+"""Front-end x backbone pairs, pair checking, the head, checkpoints and ``describe``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from waveform_mir.config import ModelConfig
+from waveform_mir.model import ModelPairError, WaveformClassifier, build_model, valid_pairs
+
+FRONTENDS = {
+    "mel": {"n_mels": 32},
+    "nnaudio_stft": {"n_fft": 256, "hop_length": 128},
+    "nnaudio_mel": {"n_mels": 32},
+    "nnaudio_cqt": {"f_min": 65.4, "n_bins": 36},
+    "sinc_conv": {"num_filters": 8},
+    "sinc_fbank": {"num_filters": 8},
+    "leaf": {"num_filters": 8},
+    "raw": {"channels": 8},
+}
+BACKBONES = {
+    "samplecnn": {"channels": [8, 8, 16, 16, 16, 16, 16, 16, 32]},
+    "resnet1d": {"channels": [8, 16, 16, 16, 16, 16, 16, 16, 32]},
+    "short_chunk_cnn": {"width": 4},
+    "short_chunk_resnet": {"width": 4},
+}
+LABELS = {0: "rock", 1: "jazz", 2: "hiphop"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_model(
+    frontend: str, backbone: str, sample_rate: int = 16000, **extra
+) -> WaveformClassifier:
+    return WaveformClassifier(
+        frontend={"name": frontend, **FRONTENDS[frontend]},
+        backbone={"name": backbone, **BACKBONES[backbone]},
+        sample_rate=sample_rate,
+        id2label=LABELS,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 22050])
+@pytest.mark.parametrize(("frontend", "backbone"), valid_pairs())
+def test_every_valid_pair_gives_finite_logits(frontend: str, backbone: str, sample_rate: int):
+    torch.manual_seed(0)
+    model = small_model(frontend, backbone, sample_rate)
+    logits = model(torch.randn(2, 2 * sample_rate) * 0.1)
+    assert logits.shape == (2, len(LABELS))
+    assert torch.isfinite(logits).all()
+
+
+def test_every_registered_name_is_in_a_valid_pair() -> None:
+    pairs = valid_pairs()
+    assert {f for f, _ in pairs} == set(FRONTENDS)
+    assert {b for _, b in pairs} == set(BACKBONES)
+
+
+def test_mismatched_pair_is_refused_with_the_valid_pairs() -> None:
+    with pytest.raises(ModelPairError, match="valid pairs: .*mel\\+short_chunk_cnn"):
+        small_model("mel", "samplecnn")
+    with pytest.raises(ValueError):  # ModelPairError is a ValueError
+        small_model("raw", "short_chunk_cnn")
+
+
+@pytest.mark.parametrize("backbone", ["short_chunk_cnn", "short_chunk_resnet"])
+def test_2d_backbones_survive_tiny_inputs(backbone: str) -> None:
+    model = small_model("mel", backbone).eval()
+    assert model(torch.randn(1, 2000)).shape == (1, 3)  # 8 frames of 32 bins
+
+
+@pytest.mark.parametrize("backbone", ["samplecnn", "resnet1d"])
+def test_1d_backbones_survive_tiny_inputs(backbone: str) -> None:
+    assert small_model("raw", backbone).eval()(torch.randn(1, 300)).shape == (1, 3)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "attention"])
+def test_head_poolings_and_embedding(pooling: str) -> None:
+    model = small_model("mel", "short_chunk_cnn", head={"pooling": pooling, "dropout": 0.1})
+    model.eval()
+    waveform = torch.randn(2, 16000)
+    embedding = model.embed(waveform)
+    assert embedding.shape == (2, model.backbone.embedding_dim)
+    assert torch.allclose(model.head.classify(embedding), model(waveform))
+
+
+def test_augment_is_applied_in_training_only() -> None:
+    augment = {"freq_masks": 2, "freq_width": 8, "time_masks": 2, "time_width": 8}
+    model = small_model("mel", "short_chunk_cnn", augment=augment)
+    waveform = torch.randn(2, 16000)
+    model.eval()
+    assert torch.equal(model(waveform), model(waveform))
+    features = model.frontend(waveform)
+    assert not torch.equal(model.augment.train()(features), features)
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = small_model("leaf", "short_chunk_cnn", head={"pooling": "attention", "dropout": 0.2})
+    model.train()
+    model(torch.randn(4, 16000))  # move the norm statistics away from their defaults
+    model.eval()
+    model.save_pretrained(tmp_path)
+    assert {"config.json", "model.safetensors"} <= {p.name for p in tmp_path.iterdir()}
+    loaded = WaveformClassifier.from_pretrained(tmp_path, strict=True)
+    waveform = torch.randn(2, 16000)
+    assert torch.equal(model(waveform), loaded(waveform))
+    assert loaded.id2label == LABELS and loaded.label2id == {v: k for k, v in LABELS.items()}
+
+
+def test_build_model_from_recipe_section() -> None:
+    config = ModelConfig(
+        frontend={"name": "sinc_conv", "num_filters": 8},
+        backbone={"name": "samplecnn", "channels": [8, 8]},
+        head={"pooling": "max"},
+        augment={"time_masks": 1, "time_width": 5},
+    )
+    model = build_model(config, sample_rate=22050, id2label={"0": "a", "1": "b"})
+    assert model.id2label == {0: "a", 1: "b"} and model.sample_rate == 22050
+    assert model(torch.randn(2, 22050)).shape == (2, 2)
+
+
+def test_describe_reports_parameters_and_shapes_per_stage() -> None:
+    model = small_model("nnaudio_mel", "short_chunk_cnn")
+    rows = {row["stage"]: row for row in model.describe(16000)}
+    assert list(rows) == ["frontend", "backbone", "head", "total"]
+    assert rows["frontend"]["trainable"] == 32 * 257  # the mel matrix
+    assert rows["frontend"]["output_shape"] == (1, 1, 32, 63)
+    assert rows["head"]["output_shape"] == (1, 3)
+    parts = sum(rows[stage]["total"] for stage in ("frontend", "backbone", "head"))
+    assert rows["total"]["total"] == parts == sum(p.numel() for p in model.parameters())

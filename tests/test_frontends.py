@@ -1,0 +1,135 @@
+"""Front-ends: registry, shapes, normalisation, SincNet initialisation, fast kernels."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from waveform_mir.augment import SpecAugment
+from waveform_mir.frontends import FRONTENDS, build_frontend
+from waveform_mir.frontends.convolution import fast_fft_size, fft_conv1d
+from waveform_mir.frontends.pcen import exponential_moving_average
+from waveform_mir.frontends.scales import hz_to_mel
+
+SMALL = {
+    "mel": {"n_mels": 32},
+    "nnaudio_stft": {"n_fft": 256, "hop_length": 128},
+    "nnaudio_mel": {"n_mels": 32},
+    "nnaudio_cqt": {"f_min": 65.4, "n_bins": 36},
+    "sinc_conv": {"num_filters": 8},
+    "sinc_fbank": {"num_filters": 8},
+    "leaf": {"num_filters": 8},
+    "raw": {"channels": 8},
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_registry_lists_every_frontend() -> None:
+    assert set(FRONTENDS) == set(SMALL)
+
+
+def test_unknown_frontend_names_the_choices() -> None:
+    with pytest.raises(KeyError, match="registered"):
+        build_frontend({"name": "nope"}, sample_rate=16000)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_output_matches_declared_kind_and_shape(name: str) -> None:
+    frontend = build_frontend({"name": name, **SMALL[name]}, sample_rate=16000)
+    out = frontend(torch.randn(3, 16000) * 0.1)
+    assert out.dim() == {"1d": 3, "2d": 4}[frontend.output_kind]
+    assert tuple(out.shape[1:]) == frontend.output_shape(16000)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_outputs_are_standardised(name: str) -> None:
+    frontend = build_frontend({"name": name, **SMALL[name]}, sample_rate=16000).train()
+    out = frontend(torch.randn(4, 8000) * 0.3)
+    per_band = out.flatten(0, -3) if out.dim() == 4 else out
+    mean = per_band.transpose(0, 1).flatten(1).mean(dim=1)
+    assert mean.abs().max() < 1e-3
+    assert 0.5 < out.std() < 1.5
+
+
+def test_fixed_mel_has_no_trainable_parameters() -> None:
+    frontend = build_frontend({"name": "mel"}, sample_rate=16000)
+    assert sum(p.numel() for p in frontend.parameters() if p.requires_grad) == 0
+    assert frontend.learned_filters() is None
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 22050])
+def test_sinc_initial_cutoffs_are_mel_spaced_and_below_nyquist(sample_rate: int) -> None:
+    frontend = build_frontend({"name": "sinc_conv", "num_filters": 20}, sample_rate=sample_rate)
+    filters = frontend.learned_filters()
+    low, high = filters["low_hz"], filters["high_hz"]
+    assert (low > 0).all() and (high <= sample_rate / 2).all() and (low < high).all()
+    steps = torch.diff(hz_to_mel(low.double()))
+    assert torch.allclose(steps, steps.mean().expand_as(steps), rtol=1e-3)
+    assert set(filters) >= {"center_hz", "bandwidth_hz"}
+
+
+def test_leaf_initial_filters_are_mel_like() -> None:
+    filters = build_frontend({"name": "leaf", "num_filters": 10}, sample_rate=16000)
+    centres = filters.learned_filters()["center_hz"]
+    assert (torch.diff(centres) > 0).all() and centres[-1] < 8000
+    steps = torch.diff(hz_to_mel(centres.double()))
+    assert torch.allclose(steps, steps.mean().expand_as(steps), rtol=1e-3)
+
+
+def test_fft_convolution_matches_direct_convolution() -> None:
+    waveform, kernels = torch.randn(2, 1000), torch.randn(5, 31)
+    direct = F.conv1d(waveform.unsqueeze(1), kernels.flip(-1).unsqueeze(1), padding=15)
+    assert torch.allclose(fft_conv1d(waveform, kernels), direct, atol=1e-4)
+    complex_kernels = torch.randn(5, 31, dtype=torch.complex64)
+    out = fft_conv1d(waveform, complex_kernels)
+    real = F.conv1d(waveform.unsqueeze(1), complex_kernels.real.flip(-1).unsqueeze(1), padding=15)
+    assert torch.allclose(out.real, real, atol=1e-4)
+
+
+def test_fast_fft_size_is_five_smooth_and_large_enough() -> None:
+    for minimum in (1, 7, 1000, 48400, 66151):
+        size = fast_fft_size(minimum)
+        assert size >= minimum
+        for prime in (2, 3, 5):
+            while size % prime == 0:
+                size //= prime
+        assert size == 1
+
+
+def test_chunked_ema_matches_the_recursion() -> None:
+    energy, coef = torch.rand(2, 3, 300), torch.tensor([0.04, 0.3, 1.0])
+    expected = [energy[..., 0]]
+    for t in range(1, energy.shape[-1]):
+        expected.append((1 - coef) * expected[-1] + coef * energy[..., t])
+    result = exponential_moving_average(energy, coef, chunk=64)
+    assert torch.allclose(result, torch.stack(expected, dim=-1), atol=1e-5)
+
+
+def test_specaugment_masks_in_training_only() -> None:
+    augment = SpecAugment(freq_masks=2, freq_width=4, time_masks=2, time_width=10)
+    features = torch.ones(8, 1, 32, 100)
+    assert torch.equal(augment.eval()(features), features)
+    masked = augment.train()(features)
+    assert masked.shape == features.shape and (masked == 0).any()
+    assert augment(torch.ones(8, 16, 100)).shape == (8, 16, 100)  # 1d features too
+
+
+@pytest.mark.torchaudio
+def test_torchaudio_mel_backend_matches_nnaudio() -> None:
+    pytest.importorskip("torchaudio")
+    waveform = torch.randn(2, 16000) * 0.1
+    outputs = [
+        build_frontend({"name": "mel", "backend": backend}, sample_rate=16000).eval()(waveform)
+        for backend in ("nnaudio", "torchaudio")
+    ]
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-2)
