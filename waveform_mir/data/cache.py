@@ -4,8 +4,8 @@ Decoding MP3 is by far the slowest step of training on raw audio, so it happens 
 (source, options, sample rate): ``datasets.Dataset.map`` renders rows to waveforms in
 ``num_proc`` worker processes and writes them with a small ``writer_batch_size`` so memory
 stays flat even for 30 s clips. Rows are processed in shards, each written to its own Arrow
-file; an interrupted preparation of a 100k-track dataset resumes from the last finished shard
-(``datasets`` reloads a finished shard from its cache file). When every split is done, the
+file(s) and marked done, so an interrupted preparation of a 100k-track dataset resumes after
+the last finished shard instead of starting over. When every split is done, the
 finished ``DatasetDict`` is saved with ``save_to_disk``, the shard files are removed and a
 ``info.json`` marks the cache complete.
 
@@ -36,7 +36,7 @@ from .manifest import SPLITS, Manifest, Render
 
 CACHE_FORMAT = 1  # bump when the stored layout or decoding changes, to invalidate old caches
 WRITER_BATCH_SIZE = 16  # rows per Arrow record batch: ~30 MB for 30 s clips at 16 kHz
-MIN_SHARD_ROWS = 256
+SHARD_ROWS_PER_PROC = 256  # rows per shard and worker: the unit of progress and of resuming
 
 Skipped = tuple[str, str]  # (file or track id, reason)
 
@@ -131,17 +131,26 @@ def decode_split(
         return datasets.Dataset.from_dict({name: [] for name in features}, features=features)
     kwargs = {"render": manifest.render, "sample_rate": sample_rate,
               "drop": manifest.drop_columns}
-    shard_rows = max(MIN_SHARD_ROWS, 64 * num_proc)
+    shard_rows = SHARD_ROWS_PER_PROC * max(1, num_proc)
     shards = []
     for number, start in enumerate(range(0, len(rows), shard_rows)):
+        name = f"{prefix}-{number:05d}"
+        done = work / f"{name}.done.json"
         part = rows.select(range(start, min(start + shard_rows, len(rows))))
-        shards.append(part.map(
-            decode_batch, batched=True, batch_size=WRITER_BATCH_SIZE, fn_kwargs=kwargs,
-            writer_batch_size=WRITER_BATCH_SIZE, num_proc=min(num_proc, len(part)) or None,
-            remove_columns=part.column_names, features=features,
-            cache_file_name=str(work / f"{prefix}-{number:05d}.arrow"),
-            new_fingerprint=f"{prefix}-{number:05d}", load_from_cache_file=True,
-        ))
+        if done.is_file():  # finished by an earlier, interrupted run
+            files = json.loads(done.read_text())
+            shards.append(datasets.concatenate_datasets(
+                [datasets.Dataset.from_file(f) for f in files]))
+        else:
+            workers = min(num_proc, len(part))
+            decoded = part.map(
+                decode_batch, batched=True, batch_size=WRITER_BATCH_SIZE, fn_kwargs=kwargs,
+                writer_batch_size=WRITER_BATCH_SIZE, num_proc=workers if workers > 1 else None,
+                remove_columns=part.column_names, features=features,
+                cache_file_name=str(work / f"{name}.arrow"), new_fingerprint=name,
+            )
+            done.write_text(json.dumps([f["filename"] for f in decoded.cache_files]))
+            shards.append(decoded)
         advance(len(part))
     return datasets.concatenate_datasets(shards)
 
