@@ -17,6 +17,8 @@ Python API::
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +47,8 @@ class TrackScores:
 
     Attributes:
         probabilities: genre -> mean chunk probability, highest first; sums to 1.
-        timeline: ``(chunks, classes)`` probabilities of each chunk, columns in class-id order.
+        labels: genre of each class id, i.e. of each ``timeline`` column.
+        timeline: ``(chunks, classes)`` probabilities of each chunk.
         chunk_starts_s: ``(chunks,)`` start time of each chunk in seconds.
         embedding: ``(dim,)`` mean of the chunk embeddings (pooled backbone output).
         duration_s: seconds of audio analysed.
@@ -53,6 +56,7 @@ class TrackScores:
     """
 
     probabilities: dict[str, float]
+    labels: list[str]
     timeline: np.ndarray
     chunk_starts_s: np.ndarray
     embedding: np.ndarray
@@ -66,6 +70,12 @@ class TrackScores:
     def top_k(self, k: int) -> list[tuple[str, float]]:
         """The ``k`` most probable genres as ``(genre, probability)``, highest first."""
         return list(self.probabilities.items())[:k]
+
+    def chunk_top_k(self, k: int) -> list[list[tuple[str, float]]]:
+        """Per chunk, its ``k`` most probable genres as ``(genre, probability)``."""
+        ranked = np.argsort(-self.timeline, axis=1, kind="stable")[:, :k]
+        return [[(self.labels[c], float(row[c])) for c in columns]
+                for row, columns in zip(self.timeline, ranked, strict=True)]
 
 
 def resolve_model_source(source: str | Path) -> Path:
@@ -88,7 +98,8 @@ def _download_from_hub(repo_id: str) -> Path:
         folder = snapshot_download(
             repo_id, allow_patterns=["config.json", "*.safetensors", "recipe.yaml"])
     except HFValidationError:
-        raise ModelLoadError(f"{repo_id!r} is neither a local folder nor a Hub model id") from None
+        raise ModelLoadError(f"{repo_id}: no such model folder, nor a valid Hub model id"
+                             ) from None
     except Exception as error:  # network, authentication and missing-repo errors alike
         raise ModelLoadError(f"could not download model {repo_id!r} from the Hub: {error}"
                              ) from None
@@ -139,25 +150,28 @@ class Predictor:
         unless ``chunk_seconds`` is given."""
         model_dir = resolve_model_source(source)
         try:
-            model = WaveformClassifier.from_pretrained(model_dir)
+            # huggingface_hub prints a progress note to stdout; keep stdout for results (JSON).
+            with contextlib.redirect_stdout(sys.stderr):
+                model = WaveformClassifier.from_pretrained(model_dir)
         except (OSError, KeyError, TypeError, RuntimeError) as error:
             raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
         options.setdefault("chunk_seconds", training_chunk_seconds(model_dir))
         return cls(model, **options)
 
-    def decode(self, source: str | Path | bytes, name: str | None = None
-               ) -> tuple[np.ndarray, bool]:
+    def decode(self, source: str | Path | bytes, name: str | None = None,
+               max_seconds: float | None = None) -> tuple[np.ndarray, bool]:
         """Decode to the model's rate: ``(samples,)`` float32 and whether it was cut short.
 
-        Raises :class:`AudioDecodeError` for unreadable input and clips under
-        :data:`MIN_SECONDS`.
+        ``max_seconds`` overrides the predictor's limit for this call. Raises
+        :class:`AudioDecodeError` for unreadable input and clips under :data:`MIN_SECONDS`.
         """
-        limit = None if self.max_seconds is None else self.max_seconds + _OVERREAD_SECONDS
+        max_seconds = self.max_seconds if max_seconds is None else max_seconds
+        limit = None if max_seconds is None else max_seconds + _OVERREAD_SECONDS
         audio = decode_audio(source, self.sample_rate, name=name, max_seconds=limit,
                              min_seconds=MIN_SECONDS)
-        if self.max_seconds is None:
+        if max_seconds is None:
             return audio, False
-        keep = int(round(self.max_seconds * self.sample_rate))
+        keep = int(round(max_seconds * self.sample_rate))
         return audio[:keep], audio.shape[0] > keep
 
     def score_file(self, source: str | Path | bytes, name: str | None = None) -> TrackScores:
@@ -181,6 +195,7 @@ class Predictor:
         order = np.argsort(-track, kind="stable")
         return TrackScores(
             probabilities={self.labels[i]: float(track[i]) for i in order},
+            labels=self.labels,
             timeline=probabilities,
             chunk_starts_s=starts / self.sample_rate,
             embedding=embeddings.mean(axis=0),
