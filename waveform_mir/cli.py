@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("waveform_mir.evaluate_checkpoint", "add_evaluate_parser"),
     "predict": ("waveform_mir.inference_cli", "add_predict_parser"),
     "embed": ("waveform_mir.inference_cli", "add_embed_parser"),
+    "baseline": ("waveform_mir.baseline.run", "add_baseline_parser"),
     "demo": ("waveform_mir.demo.server", "add_demo_parser"),
 }
 

@@ -1,0 +1,123 @@
+"""Chunk features of every track of every split: extracted in parallel once, then cached.
+
+Extraction runs one joblib task per track (librosa releases little of the GIL, so workers are
+processes) and shows a rich bar per split. The result is stored as one ``.npz`` per
+(data source, options, sample rate, chunk length, feature layout), so a second run, or the
+ablation harness asking for the same baseline, loads it in well under a second. A stored
+file whose track ids no longer match the prepared data (the audio was re-decoded from
+changed files) is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+from joblib import Parallel, delayed
+
+from waveform_mir.config import DataConfig
+from waveform_mir.progress import progress_bar
+
+from .features import BLOCKS, HOP, N_FFT, STATISTICS, clip_features, feature_dim
+
+FEATURE_FORMAT = 1  # bump when a descriptor's computation changes without renaming it
+
+
+@dataclass
+class SplitFeatures:
+    """One split as the classifiers see it.
+
+    ``features`` (chunks, feature_dim) float32; ``track_index`` (chunks,) row of each chunk's
+    track in ``labels`` / ``track_ids``, which are (tracks,) in the dataset's order.
+    """
+
+    features: np.ndarray
+    track_index: np.ndarray
+    labels: np.ndarray
+    track_ids: np.ndarray
+
+    @property
+    def chunk_labels(self) -> np.ndarray:
+        """(chunks,) label of each chunk, its track's label."""
+        return self.labels[self.track_index]
+
+    @property
+    def num_tracks(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def extract_split(split: datasets.Dataset, sample_rate: int, chunk_seconds: float,
+                  n_jobs: int = -1, description: str = "features", progress: bool = True
+                  ) -> SplitFeatures:
+    """Chunk features of every row of a prepared split (columns ``waveform``, ``label``)."""
+    waveforms = split.select_columns(["waveform"]).with_format("numpy")
+    tasks = (delayed(clip_features)(waveforms[i]["waveform"], sample_rate, chunk_seconds)
+             for i in range(len(split)))
+    per_track = []
+    with progress_bar(description, total=len(split), enabled=progress) as advance:
+        for features in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+            per_track.append(features)
+            advance()
+    counts = [f.shape[0] for f in per_track]
+    return SplitFeatures(
+        features=(np.concatenate(per_track) if per_track
+                  else np.zeros((0, feature_dim()), np.float32)),
+        track_index=np.repeat(np.arange(len(counts)), counts).astype(np.int64),
+        labels=np.asarray(split["label"], dtype=np.int64),
+        track_ids=np.asarray(split["track_id"], dtype=str),
+    )
+
+
+def cache_path(root: Path, config: DataConfig, chunk_seconds: float) -> Path:
+    """``<root>/baseline/<source>-<hash>.npz``, the hash over all that shapes the features."""
+    payload = {
+        "format": FEATURE_FORMAT, "source": config.source, "options": config.options,
+        "sample_rate": config.sample_rate, "chunk_seconds": chunk_seconds,
+        "blocks": list(BLOCKS), "statistics": list(STATISTICS), "n_fft": N_FFT, "hop": HOP,
+    }
+    key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return root / "baseline" / f"{config.source}-{key[:16]}.npz"
+
+
+def save_features(path: Path, splits: dict[str, SplitFeatures]) -> None:
+    """Write all splits to one ``.npz`` atomically (a killed run leaves no half file)."""
+    arrays = {f"{name}__{field}": getattr(split, field)
+              for name, split in splits.items()
+              for field in ("features", "track_index", "labels", "track_ids")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    with partial.open("wb") as handle:
+        np.savez(handle, **arrays)
+    os.replace(partial, path)
+
+
+def load_features(path: Path) -> dict[str, SplitFeatures]:
+    with np.load(path, allow_pickle=False) as stored:
+        names = sorted({key.split("__")[0] for key in stored.files})
+        return {name: SplitFeatures(**{field: stored[f"{name}__{field}"] for field in (
+            "features", "track_index", "labels", "track_ids")}) for name in names}
+
+
+def _matches(cached: dict[str, SplitFeatures], dataset: datasets.DatasetDict) -> bool:
+    return set(cached) == set(dataset) and all(
+        cached[name].track_ids.tolist() == list(dataset[name]["track_id"]) for name in dataset)
+
+
+def split_features(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
+                   cache_root: Path, n_jobs: int = -1, progress: bool = True
+                   ) -> dict[str, SplitFeatures]:
+    """Features of every split of a prepared dataset, from the cache when it is current."""
+    path = cache_path(cache_root, config, chunk_seconds)
+    if path.is_file():
+        cached = load_features(path)
+        if _matches(cached, dataset):
+            return cached
+    splits = {name: extract_split(dataset[name], config.sample_rate, chunk_seconds, n_jobs,
+                                  f"features {name}", progress) for name in dataset}
+    save_features(path, splits)
+    return splits

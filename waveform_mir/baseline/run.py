@@ -1,0 +1,160 @@
+"""``waveform-mir baseline``: the FMA paper's feature route on a recipe's own splits.
+
+The hand-made baseline answers "what does learning from the waveform buy?" only if it sees
+exactly the end-to-end models' data and metric. So it reads the recipe's ``data`` section
+through :func:`~waveform_mir.data.prepare_dataset`, describes every chunk with
+:mod:`.features`, selects each classifier's setting on validation, refits on train +
+validation and scores test tracks with the package's metric. :func:`run_baseline` is the
+entry point for callers (the ablation harness); the sub-command is a thin layer over it.
+
+Outputs in ``out_dir``: ``baseline_results.json`` (every classifier: chosen params, grid,
+fit time, full test scores), ``recipe.yaml``, and ``metrics_test.json`` /
+``confusion_test.png`` for the classifier that did best on validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import datasets
+from rich.console import Console
+from rich.table import Table
+
+from waveform_mir.config import Recipe, load_recipe
+from waveform_mir.data import prepare_dataset
+from waveform_mir.data.cache import default_cache_root
+from waveform_mir.reporting import report
+
+from .classifiers import CLASSIFIERS, resolve
+from .extract import split_features
+from .features import feature_dim
+from .selection import REFIT_ON, SELECTION_RULE, select_and_test
+
+DEFAULT_CHUNK_SECONDS = 2.5
+RESULTS_FILE = "baseline_results.json"
+
+
+def default_output_dir(recipe: Recipe) -> Path:
+    """Beside the recipe's model run, so a run folder holds both routes' numbers."""
+    return Path(recipe.train.output_dir) / "baseline"
+
+
+def run_baseline(
+    recipe: Recipe,
+    classifiers: list[str] | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    n_jobs: int = -1,
+    progress: bool = True,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run the feature baseline on ``recipe``'s data; write and return the results.
+
+    Args:
+        recipe: only ``recipe.data`` (and ``name`` / ``train.output_dir`` for labels and the
+            default folder) is used.
+        classifiers: names from :data:`~.classifiers.CLASSIFIERS`; ``None`` runs all.
+        out_dir: output folder; default :func:`default_output_dir`.
+        chunk_seconds: length of the chunks features summarise; tracks are split into
+            non-overlapping chunks and their probabilities averaged.
+        n_jobs: joblib workers for feature extraction (-1: all cores).
+
+    Returns:
+        The content of ``baseline_results.json``: ``classifiers`` maps each name to
+        ``params``, ``grid``, ``fit_seconds``, ``validation`` (headline scores) and ``test``
+        (the full :func:`~waveform_mir.metrics.classification_scores` dict); ``best`` names
+        the classifier with the best validation score.
+    """
+    names = resolve(classifiers)
+    console = console or Console()
+    out = Path(out_dir) if out_dir is not None else default_output_dir(recipe)
+    prepared = prepare_dataset(recipe.data, progress=progress)
+    if isinstance(prepared.dataset, datasets.IterableDatasetDict):
+        raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
+                         "supported (set the source's streaming option off)")
+    cache_root = (Path(recipe.data.cache_dir).expanduser() if recipe.data.cache_dir
+                  else default_cache_root())
+    start = time.perf_counter()
+    splits = split_features(prepared.dataset, recipe.data, chunk_seconds, cache_root, n_jobs,
+                            progress)
+    feature_seconds = time.perf_counter() - start
+
+    outcomes = {}
+    for name in names:
+        console.print(f"[bold]{name}[/bold]: {CLASSIFIERS[name].description}")
+        outcomes[name] = select_and_test(name, splits, prepared.label_names)
+    best = max(outcomes.values(), key=lambda r: (r.validation["accuracy"],
+                                                 -r.validation["log_loss"]))
+    results = {
+        "recipe": recipe.name,
+        "data": {"source": recipe.data.source, "options": recipe.data.options,
+                 "sample_rate": recipe.data.sample_rate},
+        "chunk_seconds": chunk_seconds,
+        "num_features": feature_dim(),
+        "tracks": {split: s.num_tracks for split, s in splits.items()},
+        "chunks": {split: int(s.features.shape[0]) for split, s in splits.items()},
+        "feature_seconds": round(feature_seconds, 2),
+        "selection": SELECTION_RULE,
+        "refit_on": REFIT_ON,
+        "best": best.name,
+        "classifiers": {name: result.to_dict() for name, result in outcomes.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RESULTS_FILE).write_text(json.dumps(results, indent=2))
+    recipe.save(out / "recipe.yaml")
+    console.print(results_table(results))
+    report(best.test, out, "test", console)
+    return results
+
+
+def results_table(results: dict[str, Any]) -> Table:
+    """One row per classifier: chosen params, validation accuracy, test headline, fit time."""
+    table = Table(title=f"feature baseline on '{results['recipe']}' (test tracks, "
+                        f"{results['chunk_seconds']} s chunks)")
+    for column in ("classifier", "params", "val acc", "accuracy", "macro-F1", "log loss",
+                   "fit s"):
+        table.add_column(column, justify="left" if column in ("classifier", "params")
+                         else "right")
+    for name, row in results["classifiers"].items():
+        test = row["test"]
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        marker = " *" if name == results["best"] else ""
+        table.add_row(name + marker, params, f"{row['validation']['accuracy']:.3f}",
+                      f"{test['accuracy']:.3f}", f"{test['macro_f1']:.3f}",
+                      f"{test['log_loss']:.3f}", f"{row['fit_seconds']:.1f}")
+    table.caption = (f"* best on validation · settings chosen by {results['selection']} · "
+                     f"refit on {results['refit_on']}")
+    return table
+
+
+def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "baseline", help="hand-made features + scikit-learn classifiers on a recipe's data",
+        description="The FMA paper's feature baseline, scored like the end-to-end models.")
+    parser.add_argument("recipe", help="YAML recipe (only its data section is used)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="dotted override, e.g. data.sample_rate=22050")
+    parser.add_argument("--classifiers", default=",".join(CLASSIFIERS),
+                        help=f"comma-separated subset of {','.join(CLASSIFIERS)}")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: <train.output_dir>/baseline)")
+    parser.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS,
+                        help="length of the chunks each feature vector summarises")
+    parser.add_argument("--jobs", type=int, default=-1,
+                        help="feature-extraction workers (-1: all cores)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="hide the progress bars")
+    parser.set_defaults(func=run_from_args)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe, args.overrides)
+    names = [name.strip() for name in args.classifiers.split(",") if name.strip()]
+    run_baseline(recipe, names, args.out, chunk_seconds=args.chunk_seconds, n_jobs=args.jobs,
+                 progress=args.progress)
+    return 0
