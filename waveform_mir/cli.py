@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("waveform_mir.data.commands", "add_prepare_parser"),
     "train": ("waveform_mir.cli_train", "add_train_parser"),
     "evaluate": ("waveform_mir.evaluate_checkpoint", "add_evaluate_parser"),
+    "ablate": ("waveform_mir.ablate", "add_ablate_parser"),
     "predict": ("waveform_mir.inference_cli", "add_predict_parser"),
     "embed": ("waveform_mir.inference_cli", "add_embed_parser"),
     "baseline": ("waveform_mir.baseline.run", "add_baseline_parser"),

@@ -237,6 +237,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
         console.print(f"best model (val macro-F1 {best_f1:.3f}): {best_dir}")
         if push_to_hub:
             push_model(best_dir, push_to_hub)
+    accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(output_dir, best_dir, test_scores, step)
 

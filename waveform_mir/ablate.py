@@ -1,0 +1,195 @@
+"""Front-end ablations: one grid of variants × seeds, everything else held equal.
+
+A grid file names a base recipe, overrides shared by every cell (data, crops, step budget,
+optimiser, schedule), the variants (each a handful of dotted keys, usually the front-end
+and its matching backbone) and the seeds::
+
+    name: realmusic-frontends
+    recipe: ../folder.yaml            # relative to this file
+    set: {data.options.root: ../../../shared/data/realmusic, train.max_steps: 1500}
+    seeds: [0, 1, 2]
+    baselines: [svm, lr]              # optional: FMA-paper feature baselines, same splits
+    variants:
+      mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
+      sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
+
+``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
+launch`` too), skips cells that already finished and resumes an interrupted one from its
+last checkpoint, then writes ``results.csv/json``, ``results.md`` and plots into ``DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from waveform_mir.ablation_report import write_results
+from waveform_mir.config import (
+    Recipe,
+    RecipeError,
+    apply_overrides,
+    read_recipe_dict,
+    recipe_from_dict,
+    set_dotted,
+)
+from waveform_mir.model import WaveformClassifier
+from waveform_mir.train import train
+from waveform_mir.training.checkpoints import list_checkpoints
+
+console = Console()
+
+
+@dataclass
+class AblationGrid:
+    """A parsed grid file; ``variants`` maps a row name to its dotted recipe values."""
+
+    name: str
+    recipe: Path
+    variants: dict[str, dict[str, Any]]
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    shared: dict[str, Any] = field(default_factory=dict)
+    baselines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AblationGrid:
+        path = Path(path)
+        if not path.is_file():
+            raise RecipeError(f"ablation grid not found: {path}")
+        raw = yaml.safe_load(path.read_text()) or {}
+        missing = {"recipe", "variants"} - set(raw)
+        if missing:
+            raise RecipeError(f"ablation grid {path} lacks {sorted(missing)}")
+        return cls(name=raw.get("name", path.stem), recipe=(path.parent / raw["recipe"]).resolve(),
+                   variants=raw["variants"], seeds=list(raw.get("seeds", [0, 1, 2])),
+                   shared=_resolve_paths(raw.get("set", {}), path.parent),
+                   baselines=list(raw.get("baselines", [])))
+
+    def cell_recipe(self, variant: str, seed: int, output_dir: Path,
+                    overrides: list[str]) -> Recipe:
+        """The base recipe + shared values + the variant's values + seed and output folder."""
+        raw = copy.deepcopy(read_recipe_dict(self.recipe))
+        for values in (self.shared, self.variants[variant]):
+            for dotted, value in values.items():
+                set_dotted(raw, dotted, copy.deepcopy(value))
+        apply_overrides(raw, overrides)
+        set_dotted(raw, "name", f"{self.name}/{variant}/seed{seed}")
+        set_dotted(raw, "train.seed", seed)
+        set_dotted(raw, "train.output_dir", str(cell_dir(output_dir, variant, seed)))
+        return recipe_from_dict(raw)
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make relative ``*root``/``*dir`` paths in shared values relative to the grid file."""
+    resolved = dict(values)
+    for key, value in values.items():
+        if isinstance(value, str) and key.endswith(("root", "_dir")) and value.startswith("."):
+            resolved[key] = str((base / value).resolve())
+    return resolved
+
+
+def cell_dir(output_dir: Path, variant: str, seed: int) -> Path:
+    return output_dir / "cells" / variant / f"seed{seed}"
+
+
+def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
+             overrides: list[str], is_main: bool = True) -> dict[str, Any]:
+    """Train one cell (resuming if it was interrupted) and return its result row."""
+    folder = cell_dir(output_dir, variant, seed)
+    done = folder / "cell.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    recipe = grid.cell_recipe(variant, seed, output_dir, overrides)
+    resume = "latest" if list_checkpoints(folder) else None
+    result = train(recipe, resume=resume)
+    summary = json.loads((folder / "train_summary.json").read_text())
+    model = WaveformClassifier.from_pretrained(result.best_model_dir)
+    stages = {row["stage"]: row["total"] for row in model.describe(recipe.data.crop_samples)}
+    scores = result.test_scores or {}
+    row = {
+        "variant": variant, "seed": seed,
+        "frontend": recipe.model.frontend["name"], "backbone": recipe.model.backbone["name"],
+        "accuracy": scores.get("accuracy"), "macro_f1": scores.get("macro_f1"),
+        "log_loss": scores.get("log_loss"),
+        "params_frontend": stages["frontend"], "params_backbone": stages["backbone"],
+        "params_head": stages["head"], "params_total": stages["total"],
+        "train_seconds": summary["train_seconds"],
+        "clips_per_second": summary["history"][-1]["clips_per_second"],
+        "history": summary["history"], "folder": str(folder),
+    }
+    if is_main:
+        done.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) -> list[dict]:
+    """FMA-paper feature baselines on the same data, as rows of the same table."""
+    if not grid.baselines:
+        return []
+    from waveform_mir.baseline.run import run_baseline
+
+    recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
+    results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
+    return [{"variant": f"baseline:{name}", "seed": 0, "frontend": "hand-made features",
+             "backbone": name, **{k: row[k] for k in ("accuracy", "macro_f1", "log_loss")}}
+            for name, row in results["classifiers"].items()]
+
+
+def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | None = None,
+                 is_main: bool = True) -> list[dict[str, Any]]:
+    """Every cell of ``grid`` (finished cells are read back, not rerun), then the report."""
+    overrides = overrides or []
+    cells = [(variant, seed) for variant in grid.variants for seed in grid.seeds]
+    rows, started = [], time.perf_counter()
+    for number, (variant, seed) in enumerate(cells, start=1):
+        if is_main:
+            elapsed = time.perf_counter() - started
+            eta = elapsed / (number - 1) * (len(cells) - number + 1) if number > 1 else 0
+            console.rule(f"cell {number}/{len(cells)} · {variant} · seed {seed} · "
+                         f"elapsed {elapsed / 60:.1f} min · remaining ≈ {eta / 60:.1f} min")
+        rows.append(run_cell(grid, variant, seed, output_dir, overrides, is_main))
+    if is_main:
+        rows += run_baselines(grid, output_dir, overrides)
+        paths = write_results(rows, output_dir, grid.name)
+        console.print(f"results: {paths['markdown']} · plots in {output_dir}")
+    return rows
+
+
+def add_ablate_parser(subparsers) -> None:
+    parser = subparsers.add_parser("ablate", help="front-ends × seeds, everything else equal",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("grid", help="ablation grid YAML (see recipes/ablations/)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default runs/ablations/<grid name>)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override applied to every cell")
+    parser.set_defaults(func=run_from_args)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
+    grid = AblationGrid.load(args.grid)
+    output_dir = args.out or Path("runs/ablations") / grid.name
+    run_ablation(grid, output_dir, args.overrides, is_main=PartialState().is_main_process)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``accelerate launch -m waveform_mir.ablate GRID`` enters here."""
+    parser = argparse.ArgumentParser(prog="python -m waveform_mir.ablate")
+    add_ablate_parser(parser.add_subparsers(required=True))
+    args = parser.parse_args(["ablate", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
