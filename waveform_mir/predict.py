@@ -18,7 +18,7 @@ Python API::
 from __future__ import annotations
 
 import contextlib
-import sys
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,8 +150,8 @@ class Predictor:
         unless ``chunk_seconds`` is given."""
         model_dir = resolve_model_source(source)
         try:
-            # huggingface_hub prints a progress note to stdout; keep stdout for results (JSON).
-            with contextlib.redirect_stdout(sys.stderr):
+            # huggingface_hub prints a note to stdout, where results (JSON lines) go; drop it.
+            with contextlib.redirect_stdout(io.StringIO()):
                 model = WaveformClassifier.from_pretrained(model_dir)
         except (OSError, KeyError, TypeError, RuntimeError) as error:
             raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None

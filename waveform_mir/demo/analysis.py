@@ -8,6 +8,7 @@ visitor never sees a stack trace. The uploaded copy is deleted as soon as its by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def analyse_upload(predictor: Predictor, path: str | Path | None, limits: Limits
         return PageResult("⚠️ The upload could not be read. Please try again.")
     finally:
         if delete:
-            path.unlink(missing_ok=True)
+            _discard(path)
     return analyse_bytes(predictor, data, path.name, limits.max_seconds)
 
 
@@ -89,6 +90,13 @@ def analyse_bytes(predictor: Predictor, data: bytes, name: str, max_seconds: flo
         timeline=timeline_figure(scores),
         audio=(predictor.sample_rate, _int16(audio)),
     )
+
+
+def _discard(path: Path) -> None:
+    """Delete an upload and the per-upload folder Gradio made for it, once empty."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty or already gone: leave it to the sweep
+        path.parent.rmdir()
 
 
 def verdict(scores: TrackScores, name: str, max_seconds: float) -> str:
