@@ -92,6 +92,15 @@ def test_failures_are_reported_and_all_failing_is_an_error(tmp_path, monkeypatch
         prepare_dataset(_config(tmp_path), progress=False)
 
 
+def test_empty_split_round_trips(tmp_path):
+    prepared = prepare_dataset(_config(tmp_path, num_per_class={"train": 1, "test": 1}),
+                               progress=False)
+    again = prepare_dataset(_config(tmp_path, num_per_class={"train": 1, "test": 1}),
+                            progress=False)
+    assert len(prepared.dataset["validation"]) == len(again.dataset["validation"]) == 0
+    assert "waveform" in again.dataset["validation"].column_names
+
+
 def test_cache_key_is_stable_and_order_free():
     assert cache_key("fma", {"a": 1, "b": [1, 2]}, 16000) == cache_key(
         "fma", {"b": [1, 2], "a": 1}, 16000)
@@ -123,8 +132,9 @@ def test_random_crops_are_slices_and_seeded(split):
                            for s in range(5001)]))
     np.testing.assert_array_equal(full[start : start + 3000], item["waveform"].numpy())
     again = RandomCropDataset(split, 3000, seed=1)
-    assert torch.equal(again[5]["waveform"], item["waveform"])
-    assert not torch.equal(crops[5]["waveform"], item["waveform"])  # a new crop per access
+    assert torch.equal(again[5]["waveform"], item["waveform"])  # independent of access order
+    again.set_epoch(1)
+    assert not torch.equal(again[5]["waveform"], item["waveform"])  # a new crop per epoch
 
 
 def test_short_clips_are_zero_padded(split):

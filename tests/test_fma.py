@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -122,3 +123,35 @@ def test_min_seconds_skips_short_clips(fma_root, tmp_path):
 def test_unknown_subset_is_refused(fma_root):
     with pytest.raises(ValueError, match="unknown FMA subset 'tiny'"):
         build_manifest("fma", {"root": str(fma_root), "subset": "tiny"})
+
+
+def test_hub_columns_are_mapped_to_the_schema(tmp_path):
+    """The Hub builder's mapping, on a local in-memory dataset shaped like a Hub one."""
+    import datasets
+
+    from waveform_mir.data.hub import render_audio_cell, standardize_splits
+
+    paths = [str(write_tone(tmp_path / f"{i}.wav", 300 + 20 * i, 0.5, 16000)) for i in range(12)]
+    audio = [{"bytes": Path(p).read_bytes(), "path": p} for p in paths]
+    table = {"song": audio, "genre": ["jazz", "rock", "pop"] * 4, "uid": list(range(100, 112)),
+             "other": ["x"] * 12}
+    cell = {"bytes": datasets.Value("binary"), "path": datasets.Value("string")}
+    features = datasets.Features({"song": cell,  # Audio's storage; encoding needs torchcodec
+                                  "genre": datasets.Value("string"),
+                                  "uid": datasets.Value("int64"),
+                                  "other": datasets.Value("string")})
+    loaded = datasets.DatasetDict({
+        "training": datasets.Dataset.from_dict(table, features=features),
+        "eval": datasets.Dataset.from_dict({k: v[:3] for k, v in table.items()}, features=features),
+    })
+    out = standardize_splits(loaded, audio_column="song", label_column="genre", id_column="uid",
+                             split_map={"training": "train", "eval": "test"},
+                             validation_fraction=0.25)
+    assert set(out) == {"train", "validation", "test"}
+    assert (len(out["train"]), len(out["validation"]), len(out["test"])) == (9, 3, 3)
+    assert out["train"].features["label"].names == ["jazz", "pop", "rock"]
+    assert sorted(out["train"].column_names) == ["audio", "label", "track_id"]
+    row = out["test"][1]
+    assert row["track_id"] == "101" and row["label"] == 2  # "rock"
+    assert render_audio_cell(row, 8000).shape == (4000,)
+    assert sorted(out["validation"]["label"]) == [0, 1, 2]  # stratified carve-out

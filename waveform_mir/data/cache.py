@@ -176,7 +176,9 @@ def write_entry(
     info: dict[str, Any],
 ) -> None:
     """Save the finished splits, the skipped-file report and, last, the completion marker."""
-    datasets.DatasetDict(splits).save_to_disk(str(entry / "dataset"))
+    # An empty split must still be written as one (empty) shard, or it cannot be loaded back.
+    shards = {name: None if len(split) else 1 for name, split in splits.items()}
+    datasets.DatasetDict(splits).save_to_disk(str(entry / "dataset"), num_shards=shards)
     with (entry / "skipped.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, ["split", "track_id", "file", "reason"])
         writer.writeheader()

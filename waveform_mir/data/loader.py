@@ -85,10 +85,13 @@ def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
 
 
 class RandomCropDataset(Dataset):
-    """Training view: each access returns a fresh random crop of one track.
+    """Training view: each access returns a random crop of one track.
 
-    Item: ``{"waveform": FloatTensor (crop_samples,), "label": int}``. Crops are drawn from a
-    generator seeded with ``(seed, worker id)``, so runs repeat and workers differ.
+    Item: ``{"waveform": FloatTensor (crop_samples,), "label": int}``. A crop's offset is
+    drawn from a generator seeded with ``(seed, epoch, index)``: crops change every epoch
+    (call :meth:`set_epoch`), yet do not depend on the order or the process in which items are
+    fetched, so a run resumed mid-epoch, with batches skipped, sees the very crops an
+    uninterrupted run sees.
     """
 
     def __init__(self, split: datasets.Dataset, crop_samples: int, seed: int = 0) -> None:
@@ -96,17 +99,10 @@ class RandomCropDataset(Dataset):
         self.labels = _labels(split)
         self.crop_samples = int(crop_samples)
         self.seed = seed
-        self._rng: np.random.Generator | None = None
+        self.epoch = 0
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_rng": None}
-
-    @property
-    def rng(self) -> np.random.Generator:
-        if self._rng is None:
-            worker = get_worker_info()
-            self._rng = np.random.default_rng([self.seed, worker.id if worker else 0])
-        return self._rng
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -114,11 +110,12 @@ class RandomCropDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         wave = self.waveforms[index]
         size = self.crop_samples
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         if wave.shape[0] >= size:
-            start = int(self.rng.integers(0, wave.shape[0] - size + 1))
+            start = int(rng.integers(0, wave.shape[0] - size + 1))
             crop = np.array(wave[start : start + size], dtype=np.float32)
         else:
-            crop = _fit(wave, size, int(self.rng.integers(0, size - wave.shape[0] + 1)))
+            crop = _fit(wave, size, int(rng.integers(0, size - wave.shape[0] + 1)))
         return {"waveform": torch.from_numpy(crop), "label": int(self.labels[index])}
 
 
@@ -184,6 +181,10 @@ class ClassBalancedSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw epoch ``epoch``'s sequence next; a resumed run calls it to continue exactly."""
+        self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         rng = np.random.default_rng([self.seed, self.epoch])
