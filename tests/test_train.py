@@ -21,21 +21,27 @@ from waveform_mir.training.checkpoints import list_checkpoints
 REPO = Path(__file__).resolve().parents[1]
 QUICK = [
     "data.sample_rate=8000", "data.crop_seconds=1.0",
+    "data.options.num_per_class={train: 24, validation: 4, test: 8}",
     "train.batch_size=16", "train.eval_every=1000", "train.checkpoint_every=1000",
     "train.log_with=[]", "train.progress=false", "train.warmup_steps=5",
 ]
 
 
-def small_recipe(tmp_path: Path, *overrides: str):
-    """The quickstart recipe shrunk to seconds: 8 kHz, 1 s crops, a tiny cache of its own."""
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    """One decoded cache for the module: every run here reads the same synthetic clips."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def small_recipe(cache: Path, out: Path, *overrides: str):
+    """The quickstart recipe shrunk to seconds: 8 kHz, 1 s crops, fewer clips."""
     return load_recipe(REPO / "recipes" / "quickstart.yaml", [
-        *QUICK, f"data.cache_dir={tmp_path / 'cache'}", f"train.output_dir={tmp_path / 'run'}",
-        *overrides])
+        *QUICK, f"data.cache_dir={cache}", f"train.output_dir={out}", *overrides])
 
 
 @pytest.mark.slow
-def test_training_learns_and_reloads(tmp_path):
-    recipe = small_recipe(tmp_path, "train.max_steps=150", "train.eval_every=75")
+def test_training_learns_and_reloads(tmp_path, cache_dir):
+    recipe = small_recipe(cache_dir, tmp_path, "train.max_steps=120", "train.eval_every=60")
     result = train(recipe)
     scores = result.test_scores
     chance = 1 / len(scores["label_names"])
@@ -53,14 +59,14 @@ def test_training_learns_and_reloads(tmp_path):
     assert model.id2label == {i: n for i, n in enumerate(scores["label_names"])}
 
 
-def test_resume_matches_an_uninterrupted_run(tmp_path):
+def test_resume_matches_an_uninterrupted_run(tmp_path, cache_dir):
     common = ["train.max_steps=12", "train.checkpoint_every=4", "train.eval_every=6",
               "train.keep_checkpoints=5", "train.mixup_alpha=0.2", "train.random_gain_db=3"]
-    straight = train(small_recipe(tmp_path / "a", *common))
+    straight = train(small_recipe(cache_dir, tmp_path / "a", *common))
 
-    crashed = train(small_recipe(tmp_path / "b", *common))
+    crashed = train(small_recipe(cache_dir, tmp_path / "b", *common))
     _forget_after(crashed.output_dir, step=8)  # as if the run had died during step 9
-    resumed = train(small_recipe(tmp_path / "b", *common), resume="latest")
+    resumed = train(small_recipe(cache_dir, tmp_path / "b", *common), resume="latest")
     assert resumed.steps == straight.steps == 12
 
     final_a = load_file(list_checkpoints(straight.output_dir)[-1] / "model.safetensors")
@@ -79,7 +85,7 @@ def _forget_after(output_dir: Path, step: int) -> None:
 
 
 @pytest.mark.slow
-def test_accelerate_launch_two_processes(tmp_path):
+def test_accelerate_launch_two_processes(tmp_path, cache_dir):
     """Two real CPU processes over gloo; every test track is scored exactly once."""
     out = tmp_path / "run"
     command = [
@@ -88,7 +94,7 @@ def test_accelerate_launch_two_processes(tmp_path):
         "-m", "waveform_mir.train", str(REPO / "recipes" / "quickstart.yaml"),
         *[arg for item in QUICK for arg in ("--set", item)],
         "--set", "train.max_steps=6", "--set", "train.eval_every=3",
-        "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", f"train.output_dir={out}",
+        "--set", f"data.cache_dir={cache_dir}", "--set", f"train.output_dir={out}",
     ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

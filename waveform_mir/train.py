@@ -36,7 +36,12 @@ from waveform_mir.filters_report import plot_filters, save_filters, snapshot_fil
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.progress import progress_bar
 from waveform_mir.reporting import report, write_model_card
-from waveform_mir.training.checkpoints import load_checkpoint, resolve_resume, save_checkpoint
+from waveform_mir.training.checkpoints import (
+    load_checkpoint,
+    resolve_resume,
+    save_checkpoint,
+    seed_step,
+)
 from waveform_mir.training.regularisation import (
     inverse_frequency_weights,
     mixup,
@@ -154,11 +159,13 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
         advance(step)
         while step < cfg.max_steps:
             epoch, done_in_epoch = divmod(step, batches_per_epoch)
-            train_loader.set_epoch(epoch)
+            train_loader.set_epoch(epoch)  # the sampler's shuffle / balanced draws
+            train_loader.dataset.set_epoch(epoch)  # the crops' offsets
             loader = accelerator.skip_first_batches(
                 train_loader, done_in_epoch * cfg.grad_accumulation) if done_in_epoch else \
                 train_loader
             for batch in loader:
+                seed_step(cfg.seed, step, accelerator.process_index)
                 with accelerator.accumulate(model):
                     waveform = random_gain(batch["waveform"], cfg.random_gain_db)
                     targets = torch.nn.functional.one_hot(batch["label"], len(id2label)).float()

@@ -12,6 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import torch
 from accelerate import Accelerator
 
 CHECKPOINT_PREFIX = "step_"
@@ -70,3 +72,15 @@ def load_checkpoint(accelerator: Accelerator, path: Path) -> dict:
     """Restore all state saved by :func:`save_checkpoint`; returns its ``trainer_state``."""
     accelerator.load_state(str(path))
     return json.loads((path / "trainer_state.json").read_text())
+
+
+def seed_step(seed: int, step: int, process_index: int) -> None:
+    """Seed torch's global RNG from ``(seed, step, process)`` before every optimiser step.
+
+    Dropout, SpecAugment and mixup then draw the same numbers at step ``k`` whether the run
+    went straight through or was resumed from a checkpoint — whatever else (a data loader
+    creating its iterator, an evaluation) consumed random numbers in between — while the
+    processes of a distributed run still draw different ones.
+    """
+    entropy = np.random.SeedSequence([seed, step, process_index]).generate_state(1)[0]
+    torch.manual_seed(int(entropy))
