@@ -96,6 +96,36 @@ def test_fft_convolution_matches_direct_convolution() -> None:
     assert torch.allclose(out.real, real, atol=1e-4)
 
 
+@pytest.mark.parametrize(("pooling", "worst"), [("gaussian", 0.05), ("avg", 0.2)])
+def test_decimated_sinc_fbank_matches_full_rate_filtering(pooling: str, worst: float) -> None:
+    torch.manual_seed(0)
+    frontend = build_frontend(
+        {"name": "sinc_fbank", "num_filters": 16, "pooling": pooling, "decimation": 4},
+        sample_rate=16000,
+    ).eval()
+    waveform = torch.randn(2, 16000) * 0.1
+    response = fft_conv1d(waveform, frontend.filters())
+    full_rate = build_frontend(
+        {"name": "sinc_fbank", "num_filters": 16, "pooling": pooling, "decimation": 1},
+        sample_rate=16000,
+    ).pooling
+    expected = torch.log(full_rate(2 * response.square()) + 1e-6)  # eval norm is the identity
+    difference = (frontend(waveform).squeeze(1) - expected).abs()[..., 1:-1]
+    assert difference.median() < 5e-3 and difference.max() < worst  # box edges alias
+
+
+def test_decimated_leaf_matches_full_rate_leaf() -> None:
+    torch.manual_seed(0)
+    waveform = torch.randn(2, 16000) * 0.1
+    outputs = [
+        build_frontend({"name": "leaf", "decimation": d}, sample_rate=16000).eval()(waveform)
+        for d in (1, 4)
+    ]
+    difference = (outputs[0] - outputs[1]).abs()
+    assert difference.median() < 1e-3
+    assert difference[..., 50:].max() < 5e-3  # after the smoother's start-up transient
+
+
 def test_fast_fft_size_is_five_smooth_and_large_enough() -> None:
     for minimum in (1, 7, 1000, 48400, 66151):
         size = fast_fft_size(minimum)

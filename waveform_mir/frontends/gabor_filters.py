@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from waveform_mir.frontends.scales import mel_points
 
 _FWHM = math.sqrt(2 * math.log(2))  # sigma * (half-width at half maximum in rad/sample)
+_BAND_EDGE = math.sqrt(2 * math.log(1e4))  # sigma * (distance where the response is 1e-4)
 
 
 class GaborFilters(nn.Module):
@@ -26,7 +27,10 @@ class GaborFilters(nn.Module):
     ``max_hz``, and each full width at half maximum equal to that of the triangular mel filter
     spanning its two neighbours. LEAF's constraints are applied on every call:
     ``eta in [0, pi]`` and ``sigma`` between the value giving a quarter-band filter and the one
-    whose envelope fills the kernel.
+    whose envelope fills the kernel. When energies are computed at ``1 / decimation`` of the
+    sample rate, the lower bound on ``sigma`` also keeps each response inside
+    ``+- pi / decimation`` (below 1e-4 there), i.e. the widest filter spans about
+    ``sample_rate / (3.2 decimation)`` at half maximum.
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class GaborFilters(nn.Module):
         sample_rate: int,
         min_hz: float = 60.0,
         max_hz: float | None = None,
+        decimation: int = 1,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
@@ -47,7 +52,8 @@ class GaborFilters(nn.Module):
         fwhm_hz = (points[2:] - points[:-2]) / 2
         self.center = nn.Parameter(2 * math.pi * centres_hz / sample_rate)
         self.sigma = nn.Parameter(_FWHM * sample_rate / (math.pi * fwhm_hz))
-        self.sigma_range = (4 * _FWHM / math.pi, kernel_size * _FWHM / math.pi)
+        min_sigma = max(4 * _FWHM / math.pi, _BAND_EDGE * decimation / math.pi)
+        self.sigma_range = (min_sigma, kernel_size * _FWHM / math.pi)
         half = kernel_size // 2
         self.register_buffer("taps", torch.arange(-half, half + 1, dtype=torch.float32), False)
 
@@ -64,6 +70,21 @@ class GaborFilters(nn.Module):
         sigma = sigma.unsqueeze(1)
         envelope = torch.exp(-0.5 * (taps / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma)
         return torch.polar(envelope, eta.unsqueeze(1) * taps)
+
+    def spectrum(self, size: int) -> Tensor:
+        """Zero-phase responses on the ``size``-point DFT grid, ``(num_filters, size)``.
+
+        The Gaussian ``exp(-sigma^2 (w - eta)^2 / 2)`` is the transform of the untruncated
+        filter (unit peak), evaluated in closed form instead of by an FFT of the taps; it
+        differs from the ``kernel_size``-tap kernel only for envelopes wider than the kernel.
+        """
+        eta, sigma = self.constrained()
+        omega = 2 * math.pi * torch.fft.fftfreq(size, device=eta.device)
+        return torch.exp(-0.5 * (sigma.unsqueeze(1) * (omega - eta.unsqueeze(1))) ** 2)
+
+    def center_bins(self, size: int) -> Tensor:
+        """``(num_filters,)`` DFT bin nearest to each centre frequency."""
+        return torch.round(self.constrained()[0].detach() * size / (2 * math.pi)).long()
 
     def describe(self) -> dict[str, Tensor]:
         """Centre frequency and full width at half maximum in Hz, each ``(num_filters,)``."""

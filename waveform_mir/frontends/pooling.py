@@ -5,6 +5,10 @@ one value per hop, which is what the "frames" of a spectrogram are. LEAF learns 
 Gaussian window per channel, so each band chooses its own time resolution; a plain moving
 average is the fixed alternative. Both map ``(batch, channels, samples)`` to
 ``(batch, channels, (samples - 1) // stride + 1)`` for an odd window centred on each hop.
+
+When energies arrive decimated (one value every ``decimation`` samples), the window is sampled
+on that grid and scaled by ``decimation`` — a Riemann sum of the same integral — so the frame
+values and count match the full-rate computation while the window is smooth (wide) enough.
 """
 
 from __future__ import annotations
@@ -24,21 +28,25 @@ class GaussianLowpass(nn.Module):
     """
 
     def __init__(
-        self, num_channels: int, kernel_size: int, stride: int, init_width: float = 0.4
+        self,
+        num_channels: int,
+        kernel_size: int,
+        stride: int,
+        init_width: float = 0.4,
+        decimation: int = 1,
     ) -> None:
         super().__init__()
-        self.stride = stride
+        self.stride, self.decimation = _decimated_stride(stride, decimation), decimation
         self.width = nn.Parameter(torch.full((num_channels,), init_width))
-        self.width_range = (2.0 / kernel_size, 0.5)
-        half = (kernel_size - 1) / 2
-        self.register_buffer(
-            "offsets", (torch.arange(kernel_size, dtype=torch.float32) - half) / half, False
-        )
+        self.width_range = (2.0 * decimation / kernel_size, 0.5)
+        half = (kernel_size - 1) // 2
+        taps = torch.arange(-(half // decimation), half // decimation + 1, dtype=torch.float32)
+        self.register_buffer("offsets", taps * decimation / half, persistent=False)
 
     def window(self) -> Tensor:
-        """Unnormalised Gaussian windows, ``(channels, 1, kernel_size)`` (peak 1, as in LEAF)."""
+        """Gaussian windows on the decimated grid, ``(channels, 1, taps)``; peak 1 per sample."""
         width = self.width.clamp(*self.width_range).unsqueeze(1)
-        return torch.exp(-0.5 * (self.offsets / width) ** 2).unsqueeze(1)
+        return self.decimation * torch.exp(-0.5 * (self.offsets / width) ** 2).unsqueeze(1)
 
     def forward(self, energy: Tensor) -> Tensor:
         window = self.window()
@@ -49,18 +57,33 @@ class GaussianLowpass(nn.Module):
 
 
 class MovingAverage(nn.Module):
-    """Fixed box-car average (zero-padded at the edges); no parameters."""
+    """Fixed box-car average (zero-padded at the edges); no parameters.
 
-    def __init__(self, num_channels: int, kernel_size: int, stride: int) -> None:
+    On a decimated grid the box's sharp edges let some energy fluctuation alias into the
+    frames (about 0.4% typical, up to ~10% on single frames); use ``decimation=1`` or the
+    Gaussian window where that matters.
+    """
+
+    def __init__(
+        self, num_channels: int, kernel_size: int, stride: int, decimation: int = 1
+    ) -> None:
         super().__init__()
         del num_channels  # same signature as the learnable pooling; the average is shared
-        self.pool = nn.AvgPool1d(kernel_size, stride=stride, padding=kernel_size // 2)
+        taps = 2 * ((kernel_size - 1) // 2 // decimation) + 1
+        stride = _decimated_stride(stride, decimation)
+        self.pool = nn.AvgPool1d(taps, stride=stride, padding=taps // 2)
 
     def forward(self, energy: Tensor) -> Tensor:
         return self.pool(energy)
 
 
-POOLINGS: dict[str, Callable[[int, int, int], nn.Module]] = {
+def _decimated_stride(stride: int, decimation: int) -> int:
+    if stride % decimation:
+        raise ValueError(f"decimation {decimation} must divide the pooling stride {stride}")
+    return stride // decimation
+
+
+POOLINGS: dict[str, Callable[..., nn.Module]] = {
     "gaussian": GaussianLowpass,
     "avg": MovingAverage,
 }

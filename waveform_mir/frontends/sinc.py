@@ -69,19 +69,27 @@ def sinc_fbank(
     pooling: str = "gaussian",
     min_low_hz: float = 50.0,
     min_band_hz: float = 50.0,
+    decimation: int = 4,
 ) -> FilterbankFrontend:
     """SincNet filters as a log spectrogram: ``-> (batch, 1, num_filters, frames)``.
 
     ``pooling`` is ``"gaussian"`` (learnable width per band) or ``"avg"`` over ``pool_size``
     samples; the hop defaults to the mel baseline's, so both give the same frame count. 40
-    bands (as in LEAF) keep the cost of full-rate filtering near that of the mel baseline.
+    bands (as in LEAF) match the LEAF front-end. Band energies are computed every
+    ``decimation`` samples (it must divide the hop), so bands are limited to
+    ``sample_rate / decimation`` minus the window's transition width.
     """
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(POOLINGS)}")
     pool_size += 1 - pool_size % 2  # odd, so frames stay centred
+    transition_hz = 4 * sample_rate / kernel_size  # main lobe of the Hamming window
+    max_band_hz = sample_rate / decimation - transition_hz
     return FilterbankFrontend(
-        filters=SincFilters(num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz),
-        pooling=POOLINGS[pooling](num_filters, pool_size, hop_length),
+        filters=SincFilters(
+            num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz, max_band_hz
+        ),
+        pooling=POOLINGS[pooling](num_filters, pool_size, hop_length, decimation=decimation),
         compression=LogCompression(),
         num_bands=num_filters,
+        decimation=decimation,
     )

@@ -12,6 +12,7 @@ sensible step where 1e-3 Hz would freeze the filters in practice.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from waveform_mir.frontends.scales import mel_points
@@ -22,8 +23,10 @@ class SincFilters(nn.Module):
 
     Validity is enforced on every call, whatever the optimiser did to the raw parameters:
     ``low = clamp(min_low + |low_|, max=nyquist - min_band)`` and
-    ``high = clamp(low + min_band + |band_|, max=nyquist)``, so ``0 < low < high <= nyquist``.
-    Initial low cut-offs are equally spaced on the mel scale from ``min_low_hz``.
+    ``high = clamp(low + min_band + |band_|, max=min(nyquist, low + max_band))``, so
+    ``0 < low < high <= nyquist``. ``max_band_hz`` (default: no limit) keeps bands narrow
+    enough for decimated energy computation. Initial low cut-offs are equally spaced on the
+    mel scale from ``min_low_hz``.
     """
 
     def __init__(
@@ -33,6 +36,7 @@ class SincFilters(nn.Module):
         sample_rate: int,
         min_low_hz: float = 50.0,
         min_band_hz: float = 50.0,
+        max_band_hz: float | None = None,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
@@ -40,6 +44,7 @@ class SincFilters(nn.Module):
         self.sample_rate = sample_rate
         self.min_low = min_low_hz / sample_rate
         self.min_band = min_band_hz / sample_rate
+        self.max_band = (max_band_hz or sample_rate) / sample_rate
         nyquist_hz = sample_rate / 2
         edges = mel_points(min_low_hz, nyquist_hz - (min_low_hz + min_band_hz), num_filters + 1)
         self.low_ = nn.Parameter((edges[:-1] - min_low_hz) / sample_rate)
@@ -53,7 +58,8 @@ class SincFilters(nn.Module):
     def cutoffs(self) -> tuple[Tensor, Tensor]:
         """Valid ``(low, high)`` cut-offs in cycles per sample, each ``(num_filters,)``."""
         low = (self.min_low + self.low_.abs()).clamp(max=0.5 - self.min_band)
-        high = (low + self.min_band + self.band_.abs()).clamp(max=0.5)
+        band = (self.min_band + self.band_.abs()).clamp(max=self.max_band)
+        high = (low + band).clamp(max=0.5)
         return low, high
 
     def forward(self) -> Tensor:
@@ -63,6 +69,24 @@ class SincFilters(nn.Module):
         high_pass = 2 * high.unsqueeze(1) * torch.sinc(2 * high.unsqueeze(1) * taps)
         low_pass = 2 * low.unsqueeze(1) * torch.sinc(2 * low.unsqueeze(1) * taps)
         return (high_pass - low_pass) * self.window
+
+    def spectrum(self, size: int) -> Tensor:
+        """Zero-phase analytic responses on the ``size``-point DFT grid, ``(num_filters, size)``.
+
+        Negative frequencies are dropped and positive ones doubled (the analytic filter), so
+        the output's squared modulus is the band's energy envelope whatever the decimation.
+        """
+        kernels = self()
+        half = kernels.shape[-1] // 2
+        padded = F.pad(kernels, (0, size - kernels.shape[-1]))
+        response = torch.fft.fft(torch.roll(padded, -half, dims=-1))
+        frequency = torch.fft.fftfreq(size, device=kernels.device)
+        return response * (2.0 * (frequency > 0) + (frequency == 0))
+
+    def center_bins(self, size: int) -> Tensor:
+        """``(num_filters,)`` DFT bin nearest to each band's centre."""
+        low, high = (edge.detach() for edge in self.cutoffs())
+        return torch.round((low + high) / 2 * size).long()
 
     def describe(self) -> dict[str, Tensor]:
         """Centre, bandwidth and cut-offs in Hz, each ``(num_filters,)``, detached."""
