@@ -14,15 +14,16 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from browser import missing_browser_reason, start_chromium
 from inference_helpers import GENRES, SAMPLE_RATE, trained_run, write_clip
 
 from waveform_mir.cli import build_parser
 from waveform_mir.data import decode_audio
-from waveform_mir.demo.analysis import Limits, analyse_upload
+from waveform_mir.demo.analysis import Limits, analyse_upload, genre_segments, verdict
 from waveform_mir.demo.examples import FALLBACK_GENRES, example_genres, write_examples
-from waveform_mir.predict import Predictor
+from waveform_mir.predict import Predictor, TrackScores
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = Limits(max_upload_mb=5, max_seconds=30)
@@ -110,6 +111,21 @@ def test_long_upload_is_analysed_up_to_the_limit(predictor, tmp_path):
     assert result.audio[1].shape == (2 * SAMPLE_RATE,)
 
 
+def test_genre_segments_read_as_sections():
+    a, b = [0.9, 0.1], [0.2, 0.8]
+    rows = [a, a, a, b, a, a, b, b, b, b, a]  # a blip of b, then a real change, a blip of a
+    scores = TrackScores(probabilities={"a": 0.5, "b": 0.5}, labels=["a", "b"],
+                         timeline=np.array(rows), chunk_starts_s=np.arange(11.0) * 2,
+                         embedding=np.zeros(4), duration_s=21.5)
+    assert genre_segments(scores) == [("a", 0.0, 12.0), ("b", 12.0, 21.5)]
+    assert "Over time: a 0–12 s → b 12–21.5 s." in verdict(scores, "x.mp3", 600)
+    steady = TrackScores(probabilities={"a": 1.0, "b": 0.0}, labels=["a", "b"],
+                         timeline=np.array([a]), chunk_starts_s=np.zeros(1),
+                         embedding=np.zeros(4), duration_s=0.7)
+    assert genre_segments(steady) == [("a", 0.0, 0.7)]
+    assert "Over time" not in verdict(steady, "x.mp3", 600)
+
+
 def test_example_clips_are_generated_mp3s(tmp_path):
     assert example_genres(["metal", "blues", "ambient"]) == ["metal", "ambient"]
     assert example_genres(["Electronic", "Folk"]) == list(FALLBACK_GENRES)
@@ -165,10 +181,10 @@ def test_eight_concurrent_uploads_get_their_own_answers(server, predictor, uploa
 
     with ThreadPoolExecutor(max_workers=len(uploads)) as pool:
         answers = dict(zip(uploads, pool.map(ask, uploads), strict=True))
-    for path, (verdict, label, _, audio) in answers.items():
+    for path, (text, label, _, audio) in answers.items():
         expected = predictor.score_file(path)
         assert label["label"] == expected.top_genre == uploads[path], path.name
-        assert f"{path.name} sounds like **{uploads[path]}**" in verdict
+        assert f"{path.name} sounds like **{uploads[path]}**" in text
         scores = {item["label"]: item["confidence"] for item in label["confidences"]}
         assert scores == pytest.approx(expected.probabilities, abs=1e-4)
         assert audio is not None
@@ -181,9 +197,9 @@ def test_example_clips_can_be_analysed(server):
     from gradio_client import Client
 
     client = Client(server.local_url, download_files=False, verbose=False)
-    cleared, verdict, label, _, _ = client.predict(0, api_name="/analyse_example")
+    cleared, text, label, _, _ = client.predict(0, api_name="/analyse_example")
     assert cleared is None
-    assert f"{GENRES[0]}.mp3 sounds like **{GENRES[0]}**" in verdict
+    assert f"{GENRES[0]}.mp3 sounds like **{GENRES[0]}**" in text
     assert label["label"] == GENRES[0]
 
 

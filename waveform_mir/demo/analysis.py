@@ -21,6 +21,7 @@ from waveform_mir.demo.plots import timeline_figure
 from waveform_mir.predict import Predictor, TrackScores
 
 log = logging.getLogger(__name__)
+_MAX_SEGMENTS_IN_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,53 @@ def verdict(scores: TrackScores, name: str, max_seconds: float) -> str:
         f"## {name} sounds like **{genre}** ({probability:.0%})",
         f"Analysed {scores.duration_s:.1f} s in {chunks} chunk{'s' * (chunks != 1)}.",
     ]
+    segments = genre_segments(scores)
+    if 1 < len(segments) <= _MAX_SEGMENTS_IN_WORDS:
+        lines.append("Over time: " + " → ".join(
+            f"{genre} {start:g}–{end:g} s" for genre, start, end in segments) + ".")
+    elif len(segments) > _MAX_SEGMENTS_IN_WORDS:
+        lines.append(f"The leading genre changes {len(segments) - 1} times; see the timeline.")
     if scores.truncated:
         lines.append(f"ℹ️ The file is longer than {max_seconds:g} s; only its first "
                      f"{max_seconds:g} s were analysed.")
     return "\n\n".join(lines)
+
+
+def genre_segments(scores: TrackScores) -> list[tuple[str, float, float]]:
+    """Runs of consecutive chunks with the same top genre as ``(genre, start_s, end_s)``.
+
+    A run of one chunk is treated as noise (an unsure chunk, or one straddling a change) and
+    joins the neighbouring run whose genre it scores higher, so sections read as sections.
+    """
+    top = scores.timeline.argmax(axis=1)
+    runs = [[int(top[0]), 0, 1]]  # [class, first chunk, last chunk + 1]
+    for i, label in enumerate(top[1:].tolist(), start=1):
+        if label == runs[-1][0]:
+            runs[-1][2] = i + 1
+        else:
+            runs.append([label, i, i + 1])
+    while len(runs) > 1 and (short := next((r for r in runs if r[2] - r[1] == 1), None)):
+        index = runs.index(short)
+        neighbours = [runs[j] for j in (index - 1, index + 1) if 0 <= j < len(runs)]
+        chunk = scores.timeline[short[1]]
+        into = max(neighbours, key=lambda run: chunk[run[0]])
+        into[1], into[2] = min(into[1], short[1]), max(into[2], short[2])
+        runs.remove(short)
+        runs = _merge_equal_neighbours(runs)
+    starts = scores.chunk_starts_s
+    ends = [*(starts[run[1]] for run in runs[1:]), scores.duration_s]
+    return [(scores.labels[run[0]], round(float(starts[run[1]]), 1), round(float(end), 1))
+            for run, end in zip(runs, ends, strict=True)]
+
+
+def _merge_equal_neighbours(runs: list[list[int]]) -> list[list[int]]:
+    merged = [runs[0]]
+    for run in runs[1:]:
+        if run[0] == merged[-1][0]:
+            merged[-1][2] = run[2]
+        else:
+            merged.append(run)
+    return merged
 
 
 def _int16(audio: np.ndarray) -> np.ndarray:
