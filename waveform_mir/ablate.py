@@ -42,7 +42,7 @@ from waveform_mir.config import (
     set_dotted,
 )
 from waveform_mir.model import WaveformClassifier
-from waveform_mir.train import train
+from waveform_mir.train import cpu_data_parallel, train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 console = Console()
@@ -179,7 +179,8 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     grid = AblationGrid.load(args.grid)
     output_dir = args.out or Path("runs/ablations") / grid.name
-    run_ablation(grid, output_dir, args.overrides, is_main=PartialState().is_main_process)
+    state = PartialState(cpu=cpu_data_parallel())
+    run_ablation(grid, output_dir, args.overrides, is_main=state.is_main_process)
     return 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,16 @@ class TrainResult:
     steps: int
 
 
+def cpu_data_parallel() -> bool:
+    """True for several launched processes on a machine without CUDA.
+
+    ``accelerate launch --multi_gpu --num_processes N`` starts N processes either way, but
+    accelerate only joins them into one data-parallel group over gloo when told to run on the
+    CPU; otherwise each would train alone on its own copy of the data.
+    """
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
 def flat_config(recipe: Recipe) -> dict:
     """Recipe as flat scalar hyper-parameters, the form tensorboard's hparams accept."""
     flat: dict = {}
@@ -108,6 +119,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     cfg = recipe.train
     output_dir = Path(cfg.output_dir)
     accelerator = Accelerator(
+        cpu=cpu_data_parallel(),
         mixed_precision=cfg.mixed_precision,
         gradient_accumulation_steps=cfg.grad_accumulation,
         log_with=cfg.log_with or None,
