@@ -55,14 +55,20 @@ def model_configs(recipe: Recipe) -> dict[str, ModelConfig]:
     return configs
 
 
-def median_ms(run: Callable[[], object], repeats: int) -> float:
+def median_ms(run: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall-clock and process-CPU milliseconds of ``run`` after one warm-up call.
+
+    CPU time (summed over torch's threads) is reported too because it barely moves when other
+    processes compete for the cores, while wall-clock time does.
+    """
     run()  # warm-up: first-call allocations and kernel selection
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def bench(recipe: Recipe, seconds: float, repeats: int, clip_path: Path) -> list[dict]:
@@ -73,14 +79,17 @@ def bench(recipe: Recipe, seconds: float, repeats: int, clip_path: Path) -> list
         model = build_model(config, sample_rate=rate, id2label=id2label)
         predictor = Predictor(model, chunk_seconds=recipe.data.crop_seconds)
         waveform, _ = predictor.decode(clip_path)
+        after = median_ms(lambda p=predictor, w=waveform: p.score_waveform(w), repeats)
+        with_decode = median_ms(lambda p=predictor: p.score_file(clip_path), repeats)
         rows.append({
             "frontend": name,
             "backbone": config.backbone["name"],
             "parameters": sum(p.numel() for p in model.parameters()),
             "chunks": int(predictor.chunks(waveform)[1].shape[0]),
-            "after_decode_ms": median_ms(lambda p=predictor, w=waveform: p.score_waveform(w),
-                                         repeats),
-            "with_decode_ms": median_ms(lambda p=predictor: p.score_file(clip_path), repeats),
+            "after_decode_ms": after[0],
+            "after_decode_cpu_ms": after[1],
+            "with_decode_ms": with_decode[0],
+            "with_decode_cpu_ms": with_decode[1],
             "default": config is recipe.model,
         })
     baseline = next(row for row in rows if row["default"])
@@ -94,15 +103,16 @@ def table(rows: list[dict], seconds: float) -> Table:
     out = Table(title=f"prediction latency, {seconds:g} s clip, {torch.get_num_threads()} "
                       f"torch threads, load average {load:.1f} on {os.cpu_count()} CPUs "
                       f"(median ms; target {TARGET_MS:g} ms after decode)")
-    for column in ("front-end", "backbone", "params", "chunks", "after decode", "with decode",
-                   "× default"):
+    for column in ("front-end", "backbone", "params", "chunks", "after decode",
+                   "(cpu)", "with decode", "(cpu)", "× default"):
         out.add_column(column, justify="left" if column in ("front-end", "backbone")
                        else "right")
     for row in sorted(rows, key=lambda r: r["after_decode_ms"]):
         out.add_row(
             row["frontend"] + (" (default)" if row["default"] else ""), row["backbone"],
-            f"{row['parameters']:,}", str(row["chunks"]), f"{row['after_decode_ms']:.1f}",
-            f"{row['with_decode_ms']:.1f}", f"{row['ratio_to_default']:.2f}")
+            f"{row['parameters']:,}", str(row["chunks"]), f"{row['after_decode_ms']:.0f}",
+            f"{row['after_decode_cpu_ms']:.0f}", f"{row['with_decode_ms']:.0f}",
+            f"{row['with_decode_cpu_ms']:.0f}", f"{row['ratio_to_default']:.2f}")
     return out
 
 
