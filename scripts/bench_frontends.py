@@ -139,7 +139,7 @@ def main() -> None:
         f"batch {args.batch_size} x {args.seconds:g} s at {args.sample_rate} Hz on {device}"
         f" ({torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f})"
     )
-    Console().print(render(rows, f"front-end cost — {setting}"))
+    Console(width=200).print(render(rows, f"front-end cost — {setting}"))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"setting": setting, "rows": rows}, indent=2))

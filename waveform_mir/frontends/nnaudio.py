@@ -20,8 +20,8 @@ def nnaudio_stft(
     sample_rate: int,
     n_fft: int = 512,
     hop_length: int = 256,
-    freq_bins: int | None = None,
-    freq_scale: str = "no",
+    freq_bins: int | None = 128,
+    freq_scale: str = "log",
     f_min: float = 50.0,
     f_max: float | None = None,
     trainable: bool = True,
@@ -29,7 +29,9 @@ def nnaudio_stft(
     """Log-magnitude STFT: ``(batch, samples) -> (batch, 1, bins, frames)``.
 
     ``bins = freq_bins or n_fft // 2 + 1``; ``freq_scale`` ("no", "linear", "log") lets nnAudio
-    place the kernels' frequencies between ``f_min`` and ``f_max`` when ``freq_bins`` is set.
+    place the kernels' frequencies between ``f_min`` and ``f_max``. The default, 128
+    log-spaced bins, gives the backbone a map the size of the mel baseline's; ``freq_bins=None,
+    freq_scale="no"`` is the plain 257-bin STFT, which doubles the backbone's cost.
     ``trainable`` makes the windowed sine/cosine kernels parameters.
     """
     from nnAudio.features import STFT
