@@ -23,7 +23,7 @@ class SincFilters(nn.Module):
 
     Validity is enforced on every call, whatever the optimiser did to the raw parameters:
     ``low = clamp(min_low + |low_|, max=nyquist - min_band)`` and
-    ``high = clamp(low + min_band + |band_|, max=min(nyquist, low + max_band))``, so
+    ``high = clamp(low + min(min_band + |band_|, max_band), max=nyquist)``, so
     ``0 < low < high <= nyquist``. ``max_band_hz`` (default: no limit) keeps bands narrow
     enough for decimated energy computation. Initial low cut-offs are equally spaced on the
     mel scale from ``min_low_hz``.
