@@ -7,6 +7,8 @@ exposes a port by accident. Gradio is an optional extra, imported only when the 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -47,6 +49,9 @@ def run_demo(args: argparse.Namespace) -> int:
             "[red]error:[/red] the demo needs Gradio: pip install 'waveform-mir[demo]'")
         return 2
     options = ServerOptions(args.host, args.port, Limits(args.max_upload_mb, args.max_seconds))
+    # A service manager stops the page with SIGTERM; exiting normally lets the private cache
+    # and example folders be removed (they are registered with atexit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     launch(Predictor.from_pretrained(args.model), options)
     return 0
 
