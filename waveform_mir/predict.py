@@ -134,6 +134,8 @@ class Predictor:
         hop = chunk_seconds if hop_seconds is None else hop_seconds
         if chunk_seconds <= 0 or hop <= 0:
             raise ValueError(f"chunk and hop must be positive, got {chunk_seconds} and {hop}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if max_seconds is not None and max_seconds < MIN_SECONDS:
             raise ValueError(f"max_seconds must be at least {MIN_SECONDS} s, got {max_seconds}")
         self.model = model.eval()
