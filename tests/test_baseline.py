@@ -41,7 +41,7 @@ def noise(seconds: float, rng: np.random.Generator) -> np.ndarray:
 @pytest.mark.parametrize("seconds", [0.05, 1.0, 2.5])
 def test_chunk_features_have_the_documented_shape_and_are_finite(make, seconds):
     vector = chunk_features(make(seconds, np.random.default_rng(0)), RATE)
-    assert vector.shape == (feature_dim(),) == (350,)
+    assert vector.shape == (feature_dim(),) == (518,)
     assert vector.dtype == np.float32 and np.isfinite(vector).all()
     assert len(feature_names()) == feature_dim()
 
@@ -97,7 +97,8 @@ def synthetic_recipe(tmp_path: Path):
         "data": {
             "source": "synthetic", "sample_rate": RATE, "cache_dir": str(tmp_path / "cache"),
             "options": {"num_per_class": {"train": 6, "validation": 3, "test": 3},
-                        "seconds": 3.0, "seed": 3},
+                        "seconds": 3.0, "seed": 3,
+                        "genres": ["house", "metal", "jazz", "classical"]},
         },
         "train": {"output_dir": str(tmp_path / "run")},
     })
@@ -105,13 +106,13 @@ def synthetic_recipe(tmp_path: Path):
 
 def test_baseline_end_to_end_on_synthetic_data(synthetic_recipe, tmp_path, monkeypatch):
     out = tmp_path / "baseline"
-    results = run_baseline(synthetic_recipe, ["lr", "svm", "knn"], out, n_jobs=2,
+    results = run_baseline(synthetic_recipe, ["lr", "svm", "linsvm"], out, n_jobs=2,
                            progress=False)
 
-    chance = 1 / 8
+    chance = 1 / 4
     best = results["classifiers"][results["best"]]["test"]
-    assert best["accuracy"] > 5 * chance
-    assert results["tracks"] == {"train": 48, "validation": 24, "test": 24}
+    assert best["accuracy"] >= 3 * chance
+    assert results["tracks"] == {"train": 24, "validation": 12, "test": 12}
     reference_keys = set(classification_scores(np.eye(3), [0, 1, 2]))
     for row in results["classifiers"].values():
         assert set(row["test"]) == reference_keys

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from waveform_mir.metrics import HEADLINE_METRICS, aggregate_by_track, classification_scores
 
-from .classifiers import CLASSIFIERS, make_pipeline, predict_probabilities
+from .classifiers import CLASSIFIERS, fit_pipeline, predict_probabilities
 from .extract import SplitFeatures
 
 REFIT_ON = "train+validation"
@@ -74,14 +74,14 @@ def select_and_test(name: str, splits: dict[str, SplitFeatures], label_names: li
     train, validation, test = splits["train"], splits["validation"], splits["test"]
     grid, best_params, best_scores = [], None, None
     for params in CLASSIFIERS[name].settings():
-        model = make_pipeline(name, params).fit(train.features, train.chunk_labels)
+        model = fit_pipeline(name, params, train.features, train.chunk_labels)
         scores = track_scores(model, validation, label_names)
         grid.append({"params": params, **headline(scores)})
         if best_scores is None or _rank(scores) > _rank(best_scores):
             best_params, best_scores = params, scores
     features, labels = _concat(train, validation)
     start = time.perf_counter()
-    model = make_pipeline(name, best_params).fit(features, labels)
+    model = fit_pipeline(name, best_params, features, labels)
     fit_seconds = time.perf_counter() - start
     return ClassifierResult(name, best_params, grid, best_scores,
                             track_scores(model, test, label_names), fit_seconds)
