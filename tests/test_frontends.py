@@ -126,6 +126,20 @@ def test_decimated_leaf_matches_full_rate_leaf() -> None:
     assert difference[..., 50:].max() < 5e-3  # after the smoother's start-up transient
 
 
+def test_sinc_conv_envelope_tracks_the_max_pooled_magnitude() -> None:
+    torch.manual_seed(0)
+    waveform = torch.randn(2, 8000) * 0.1
+    outputs = [
+        build_frontend(
+            {"name": "sinc_conv", "num_filters": 16, "envelope": envelope}, sample_rate=16000
+        ).train()(waveform)
+        for envelope in (True, False)
+    ]
+    assert outputs[0].shape == outputs[1].shape == (2, 16, 8000 // 3)
+    correlation = torch.nn.functional.cosine_similarity(outputs[0], outputs[1], dim=-1)
+    assert correlation[:, 6:-1].min() > 0.9  # upper bands, where max-pooling ~ envelope
+
+
 def test_fast_fft_size_is_five_smooth_and_large_enough() -> None:
     for minimum in (1, 7, 1000, 48400, 66151):
         size = fast_fft_size(minimum)

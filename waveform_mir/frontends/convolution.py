@@ -86,6 +86,6 @@ def band_envelopes(
     offsets = torch.fft.fftfreq(width, 1.0 / width, device=waveform.device).long()
     index = (center_bins.view(-1, 1) + offsets.view(1, -1)) % size  # (filters, width)
     spectrum = torch.fft.fft(waveform, n=size)
-    band = spectrum[:, index] * spectra.gather(1, index)
-    envelope = torch.fft.ifft(band, dim=-1) / decimation
+    band = spectrum[:, index] * (spectra.gather(1, index) / decimation)  # scale the small factor
+    envelope = torch.fft.ifft(band, dim=-1)
     return envelope[..., : -(-waveform.shape[-1] // decimation)]

@@ -1,18 +1,22 @@
 """SincNet front-ends: as the first layer of a 1D network, or as a learnable spectrogram.
 
 ``sinc_conv`` follows SincNet's first block (filters -> |.| -> max-pool -> norm) and feeds
-sample-level 1D backbones. ``sinc_fbank`` treats the same filters as a learnable mel-like
-filterbank (filters -> energy -> pooling -> log -> norm) for 2D backbones, so the learnable
-filters can be compared with the fixed mel baseline under the same backbone.
+sample-level 1D backbones; by default it replaces "max-pool of |y| over ``pool`` samples" with
+the band's analytic envelope sampled every ``pool`` samples — the quantity the max-pool
+approximates, without filtering at the full rate. ``sinc_fbank`` treats the same filters as
+a learnable mel-like filterbank (filters -> energy -> pooling -> log -> norm) for 2D
+backbones, so the learnable filters can be compared with the fixed mel baseline under the
+same backbone.
 """
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+import torch.nn.functional as F
+from torch import Tensor
 
 from waveform_mir.frontends.base import Frontend, OutputKind
 from waveform_mir.frontends.compression import LogCompression
-from waveform_mir.frontends.convolution import fft_conv1d
+from waveform_mir.frontends.convolution import analysis_size, band_envelopes, fft_conv1d
 from waveform_mir.frontends.filterbank import FilterbankFrontend
 from waveform_mir.frontends.normalisation import FeatureNorm
 from waveform_mir.frontends.pooling import POOLINGS
@@ -21,19 +25,31 @@ from waveform_mir.frontends.sinc_filters import SincFilters
 
 
 class SincConvFrontend(Frontend):
-    """``(batch, samples) -> (batch, filters, samples // pool)``: SincNet's first block."""
+    """``(batch, samples) -> (batch, filters, samples // pool)``: SincNet's first block.
+
+    ``envelope=False`` is SincNet verbatim: full-rate filtering, ``|y|``, max-pool. With
+    ``envelope=True`` the magnitude of the analytic band signal is computed directly every
+    ``pool`` samples (bands must then fit in ``sample_rate / pool``).
+    """
 
     output_kind: OutputKind = "1d"
 
-    def __init__(self, filters: SincFilters, num_filters: int, pool: int) -> None:
+    def __init__(self, filters: SincFilters, num_filters: int, pool: int, envelope: bool) -> None:
         super().__init__()
         self.filters = filters
-        self.pool = nn.MaxPool1d(pool)
+        self.pool = pool
+        self.envelope = envelope
         self.norm = FeatureNorm(num_filters)
 
     def forward(self, waveform: Tensor) -> Tensor:
-        response = fft_conv1d(waveform, self.filters())
-        return self.norm(self.pool(response.abs()))
+        frames = waveform.shape[-1] // self.pool
+        if self.envelope:
+            size = analysis_size(waveform.shape[-1], self.filters.taps.numel(), self.pool)
+            spectra, centres = self.filters.spectrum(size), self.filters.center_bins(size)
+            magnitude = band_envelopes(waveform, spectra, centres, self.pool).abs()
+        else:
+            magnitude = F.max_pool1d(fft_conv1d(waveform, self.filters()).abs(), self.pool)
+        return self.norm(magnitude[..., :frames])
 
     def learned_filters(self) -> dict[str, Tensor]:
         return self.filters.describe()
@@ -48,14 +64,19 @@ def sinc_conv(
     pool: int = 3,
     min_low_hz: float = 50.0,
     min_band_hz: float = 50.0,
+    envelope: bool = True,
 ) -> SincConvFrontend:
     """SincNet layer for 1D backbones: ``-> (batch, num_filters, samples // pool)``.
 
-    Defaults are SincNet's (80 filters, 251 taps at 16 kHz, max-pool 3); a pool of 3 stands in
-    for the strided stem of SampleCNN.
+    Defaults are SincNet's (80 filters, 251 taps at 16 kHz, pooling 3); a pool of 3 stands in
+    for the strided stem of SampleCNN. ``envelope`` picks the fast analytic-envelope pooling
+    (default) or SincNet's full-rate max-pool of ``|y|``.
     """
-    filters = SincFilters(num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz)
-    return SincConvFrontend(filters, num_filters, pool)
+    max_band_hz = sample_rate / pool - 4 * sample_rate / kernel_size if envelope else None
+    filters = SincFilters(
+        num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz, max_band_hz
+    )
+    return SincConvFrontend(filters, num_filters, pool, envelope)
 
 
 @register_frontend("sinc_fbank", output_kind="2d")
