@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
 from waveform_mir.config import load_recipe
+from waveform_mir.data.synthetic import render_clip
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.train import train
 from waveform_mir.training.checkpoints import list_checkpoints
@@ -57,6 +59,15 @@ def test_training_learns_and_reloads(tmp_path, cache_dir):
     with torch.no_grad():
         torch.testing.assert_close(model(clip), again(clip))
     assert model.id2label == {i: n for i, n in enumerate(scores["label_names"])}
+    assert model.chunk_seconds == 1.0  # the crop length travels inside the checkpoint
+
+    # the Python API on a real MP3 file: a full distribution over the model's genres
+    song = tmp_path / "song.mp3"
+    sf.write(song, render_clip("metal", seed=123, seconds=3.0, sample_rate=8000), 8000)
+    genres = model.predict_file(song)
+    assert set(genres) == set(scores["label_names"])
+    assert sum(genres.values()) == pytest.approx(1.0, abs=1e-5)
+    assert model.embed_file(song).shape == (model.head.embed(model.features(clip[:1])).shape[1],)
 
 
 def test_resume_matches_an_uninterrupted_run(tmp_path, cache_dir):

@@ -8,8 +8,10 @@ inside the config.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import Tensor, nn
@@ -61,6 +63,8 @@ class WaveformClassifier(
             applied to front-end outputs in training mode only.
         sample_rate: rate the front-end is built for; inputs must already be at this rate.
         id2label: class id -> name; keys may be strings (as after a JSON round trip).
+        chunk_seconds: the crop length it was trained on; prediction cuts tracks into chunks
+            of this length, so a checkpoint needs nothing else to be used correctly.
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class WaveformClassifier(
         augment: dict[str, Any] | None = None,
         sample_rate: int = 16000,
         id2label: dict[int | str, str] | None = None,
+        chunk_seconds: float | None = None,
     ) -> None:
         super().__init__()
         check_pair(frontend["name"], backbone["name"])
@@ -79,6 +84,7 @@ class WaveformClassifier(
         self.id2label: dict[int, str] = {int(k): v for k, v in sorted(id2label.items(), key=_id)}
         self.label2id: dict[str, int] = {v: k for k, v in self.id2label.items()}
         self.sample_rate = sample_rate
+        self.chunk_seconds = chunk_seconds
         self.frontend = build_frontend(frontend, sample_rate=sample_rate)
         self.augment = SpecAugment(**(augment or {}))
         probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length
@@ -96,6 +102,19 @@ class WaveformClassifier(
     def forward(self, waveform: Tensor) -> Tensor:
         """``(batch, samples)`` -> logits ``(batch, len(id2label))``."""
         return self.head.classify(self.embed(waveform))
+
+    def predict_file(self, path: str | Path, top_k: int | None = None, **options
+                     ) -> dict[str, float]:
+        """Genre -> probability of one audio file, chunk scores averaged over the track."""
+        from waveform_mir.predict import predict_file
+
+        return predict_file(self, path, top_k=top_k, **options)
+
+    def embed_file(self, path: str | Path, **options) -> np.ndarray:
+        """The track's embedding ``(dim,)``: chunk embeddings averaged over the track."""
+        from waveform_mir.predict import embed_file
+
+        return embed_file(self, path, **options)
 
     def describe(self, num_samples: int) -> list[dict[str, Any]]:
         """Parameters and output shape per stage for clips of ``num_samples`` (batch of one).
@@ -154,7 +173,8 @@ def describe_table(rows: list[dict[str, Any]], title: str = "model") -> Any:
 
 
 def build_model(
-    model_config: ModelConfig, *, sample_rate: int, id2label: dict[int, str]
+    model_config: ModelConfig, *, sample_rate: int, id2label: dict[int, str],
+    chunk_seconds: float | None = None,
 ) -> WaveformClassifier:
     """Build the classifier a recipe's ``model`` section describes."""
     return WaveformClassifier(
@@ -164,4 +184,5 @@ def build_model(
         augment=dict(model_config.augment) or None,
         sample_rate=sample_rate,
         id2label=dict(id2label),
+        chunk_seconds=chunk_seconds,
     )

@@ -157,7 +157,8 @@ class Predictor:
                 model = WaveformClassifier.from_pretrained(model_dir)
         except (OSError, KeyError, TypeError, RuntimeError) as error:
             raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
-        options.setdefault("chunk_seconds", training_chunk_seconds(model_dir))
+        options.setdefault("chunk_seconds",
+                           model.chunk_seconds or training_chunk_seconds(model_dir))
         return cls(model, **options)
 
     def decode(self, source: str | Path | bytes, name: str | None = None,
@@ -232,6 +233,8 @@ def _predictor(model_or_path: Predictor | WaveformClassifier | str | Path, **opt
     if isinstance(model_or_path, Predictor):
         return model_or_path
     if isinstance(model_or_path, WaveformClassifier):
+        if model_or_path.chunk_seconds:
+            options.setdefault("chunk_seconds", model_or_path.chunk_seconds)
         return Predictor(model_or_path, **options)
     return Predictor.from_pretrained(model_or_path, **options)
 

@@ -140,7 +140,8 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     train_loader = make_train_loader(prepared, recipe)
 
     # Model, optimiser, schedule.
-    model = build_model(recipe.model, sample_rate=recipe.data.sample_rate, id2label=id2label)
+    model = build_model(recipe.model, sample_rate=recipe.data.sample_rate, id2label=id2label,
+                        chunk_seconds=recipe.data.crop_seconds)
     initial_filters = snapshot_filters(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.max_steps)
