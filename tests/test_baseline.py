@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from waveform_mir.baseline import run_baseline
+pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
+
+from waveform_mir.baseline import run_baseline  # noqa: E402
 from waveform_mir.baseline.classifiers import make_pipeline, predict_probabilities, resolve
 from waveform_mir.baseline.features import (
     chunk_bounds,

@@ -65,13 +65,15 @@ def test_model_folder_resolution(run_dir, tmp_path):
         resolve_model_source(tmp_path / "missing" / "model")
 
 
-def test_chunk_length_comes_from_the_recipe(run_dir, predictor, tmp_path):
+def test_chunk_length_travels_with_the_checkpoint(run_dir, predictor, tmp_path):
     assert predictor.sample_rate == SAMPLE_RATE
     assert predictor.chunk_samples == predictor.hop_samples == CROP_SECONDS * SAMPLE_RATE
-    WaveformClassifier.from_pretrained(run_dir / "best").save_pretrained(tmp_path)
-    assert not (tmp_path / "recipe.yaml").exists()
-    bare = Predictor.from_pretrained(tmp_path)
-    assert bare.chunk_samples == DEFAULT_CHUNK_SECONDS * SAMPLE_RATE
+    model = WaveformClassifier.from_pretrained(run_dir / "best")
+    model.save_pretrained(tmp_path / "bare")  # weights and config.json only, no recipe
+    assert Predictor.from_pretrained(tmp_path / "bare").chunk_samples == (
+        CROP_SECONDS * SAMPLE_RATE)
+    model.chunk_seconds = None  # a model built by hand that never recorded its crop length
+    assert Predictor(model).chunk_samples == DEFAULT_CHUNK_SECONDS * SAMPLE_RATE
 
 
 @pytest.mark.parametrize(("seconds", "hop", "starts"), [

@@ -11,9 +11,8 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from rich.console import Console
-
 from waveform_mir import __version__
+from waveform_mir.console import print_error
 
 # Sub-command name → (module, function that registers it on the sub-parsers). A new command
 # is one line here; its arguments and behaviour live beside the code that does the work.
@@ -29,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("waveform_mir.demo.server", "add_demo_parser"),
 }
 
+# Commands whose module needs an optional extra; without it they explain how to install it.
+EXTRAS = {"baseline": "baseline", "demo": "demo"}
+
 USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, ValueError, KeyError)
 
 
@@ -38,10 +40,30 @@ def build_parser(commands: dict[str, tuple[str, str]] = COMMANDS) -> argparse.Ar
         description="Music information retrieval from the raw waveform.")
     parser.add_argument("--version", action="version", version=f"waveform-mir {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name, function_name in commands.values():
-        register: Callable = getattr(importlib.import_module(module_name), function_name)
+    for name, (module_name, function_name) in commands.items():
+        try:
+            register: Callable = getattr(importlib.import_module(module_name), function_name)
+        except ImportError as error:
+            if name not in EXTRAS:
+                raise
+            add_missing_extra_parser(subparsers, name, EXTRAS[name], error)
+            continue
         register(subparsers)
     return parser
+
+
+def add_missing_extra_parser(subparsers, name: str, extra: str, error: ImportError) -> None:
+    """A placeholder command that says which extra to install instead of failing the CLI."""
+    message = (f"'waveform-mir {name}' needs the '{extra}' extra ({error.name} is missing): "
+               f"pip install 'waveform-mir[{extra}]'")
+    parser = subparsers.add_parser(name, help=f"(needs waveform-mir[{extra}])", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.set_defaults(func=lambda args: _refuse(message))
+
+
+def _refuse(message: str) -> int:
+    print_error(message)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        print_error(error)
         return 2
 
 

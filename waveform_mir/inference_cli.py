@@ -17,6 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from waveform_mir.console import print_error
 from waveform_mir.data import AudioDecodeError
 from waveform_mir.predict import Predictor, TrackScores
 from waveform_mir.progress import progress_bar
@@ -29,12 +30,11 @@ class FailureLog:
     """Reports unreadable inputs on stderr as they happen and remembers whether any occurred."""
 
     def __init__(self) -> None:
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.count = 0
 
     def report(self, message: str) -> None:
         self.count += 1
-        self.console.print(f"[red]skipped:[/red] {message}")
+        print_error(message, label="skipped")
 
 
 def collect_audio_files(inputs: list[Path], failures: FailureLog) -> list[Path]:

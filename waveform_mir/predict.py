@@ -1,7 +1,7 @@
 """Track-level genre scores and embeddings for one audio file or waveform.
 
 A model is trained on short crops, so a track is scored the way evaluation scores it: cut into
-chunks of the training crop length (``recipe.yaml`` beside the weights says how long), every
+chunks of the training crop length (recorded in the checkpoint's config), every
 chunk scored in batches, and the chunk probabilities averaged into the track's scores. The
 per-chunk scores are kept as a timeline, which shows where a song changes character, and the
 chunk embeddings are averaged into one track embedding.
@@ -26,12 +26,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from waveform_mir.config import load_recipe
 from waveform_mir.data import AudioDecodeError, decode_audio
 from waveform_mir.data.loader import chunk_starts
 from waveform_mir.model import WaveformClassifier
 
-DEFAULT_CHUNK_SECONDS = 3.0  # a model folder without recipe.yaml: the recipes' crop length
+DEFAULT_CHUNK_SECONDS = 3.0  # a model that does not record its crop length: the recipes' usual
 MIN_SECONDS = 0.5  # below this a clip carries too little music to say anything about
 # Decoding this much past ``max_seconds`` tells a long file from one exactly that long.
 _OVERREAD_SECONDS = 0.05
@@ -106,12 +105,6 @@ def _download_from_hub(repo_id: str) -> Path:
     return Path(folder)
 
 
-def training_chunk_seconds(model_dir: Path) -> float:
-    """Crop length the model was trained on, from its ``recipe.yaml`` (default 3 s)."""
-    recipe = model_dir / "recipe.yaml"
-    return load_recipe(recipe).data.crop_seconds if recipe.is_file() else DEFAULT_CHUNK_SECONDS
-
-
 class Predictor:
     """A loaded model plus how to cut tracks for it; reuse one for many files.
 
@@ -148,8 +141,8 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, source: str | Path, **options) -> Predictor:
-        """Load a model folder, run folder or Hub id; the chunk length comes from its recipe
-        unless ``chunk_seconds`` is given."""
+        """Load a model folder, run folder or Hub id; chunks are as long as the crops it was
+        trained on (recorded in its config) unless ``chunk_seconds`` is given."""
         model_dir = resolve_model_source(source)
         try:
             # huggingface_hub prints a note to stdout, where results (JSON lines) go; drop it.
@@ -157,9 +150,7 @@ class Predictor:
                 model = WaveformClassifier.from_pretrained(model_dir)
         except (OSError, KeyError, TypeError, RuntimeError) as error:
             raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
-        options.setdefault("chunk_seconds",
-                           model.chunk_seconds or training_chunk_seconds(model_dir))
-        return cls(model, **options)
+        return _predictor(model, **options)
 
     def decode(self, source: str | Path | bytes, name: str | None = None,
                max_seconds: float | None = None) -> tuple[np.ndarray, bool]:
@@ -233,8 +224,7 @@ def _predictor(model_or_path: Predictor | WaveformClassifier | str | Path, **opt
     if isinstance(model_or_path, Predictor):
         return model_or_path
     if isinstance(model_or_path, WaveformClassifier):
-        if model_or_path.chunk_seconds:
-            options.setdefault("chunk_seconds", model_or_path.chunk_seconds)
+        options.setdefault("chunk_seconds", model_or_path.chunk_seconds or DEFAULT_CHUNK_SECONDS)
         return Predictor(model_or_path, **options)
     return Predictor.from_pretrained(model_or_path, **options)
 

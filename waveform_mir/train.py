@@ -30,6 +30,7 @@ from rich.console import Console
 from torch.utils.data import DataLoader
 
 from waveform_mir.config import Recipe, load_recipe
+from waveform_mir.console import print_error
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
@@ -294,7 +295,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         train(recipe, resume=args.resume, push_to_hub=args.push_to_hub)
     except TrainingDiverged as error:
-        console.print(f"[red]training stopped:[/red] {error}")
+        print_error(error, label="training stopped")
         return 1
     return 0
 

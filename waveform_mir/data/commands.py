@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import load_recipe
+from ..console import print_error
 from .download import FMA_SIZES, DownloadError, download_fma
 from .manifest import SPLITS
 from .prepare import PreparedData, prepare_dataset
@@ -68,7 +69,7 @@ def run_download(args: argparse.Namespace) -> int:
     try:
         root = download_fma(args.size, args.to, progress=args.progress, keep_zip=args.keep_zip)
     except DownloadError as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        print_error(error)
         return 1
     Console().print(f"FMA {args.size} ready under {root} "
                     f"(recipe: data.source=fma, data.options.root={root})")

@@ -11,8 +11,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from rich.console import Console
-
+from waveform_mir.console import print_error
 from waveform_mir.demo.analysis import Limits
 from waveform_mir.predict import Predictor
 
@@ -45,8 +44,7 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         import gradio  # noqa: F401
     except ImportError:
-        Console(stderr=True).print(
-            "[red]error:[/red] the demo needs Gradio: pip install 'waveform-mir[demo]'")
+        print_error("the demo needs Gradio: pip install 'waveform-mir[demo]'")
         return 2
     options = ServerOptions(args.host, args.port, Limits(args.max_upload_mb, args.max_seconds))
     # A service manager stops the page with SIGTERM; exiting normally lets the private cache
