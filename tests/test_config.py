@@ -1,9 +1,16 @@
 """Recipes: YAML loading, dotted overrides, clear errors for unknown keys."""
 
+from pathlib import Path
+
 import pytest
+import torch
 import yaml
 
 from waveform_mir.config import RecipeError, load_recipe
+from waveform_mir.data import available_sources
+from waveform_mir.model import build_model
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -50,3 +57,26 @@ def test_bad_overrides_name_the_key(recipe_file, override, message):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(RecipeError, match="not found"):
         load_recipe(tmp_path / "nope.yaml")
+
+
+def test_recipe_inherits_from_its_base(tmp_path, recipe_file):
+    child = tmp_path / "family" / "child.yaml"
+    child.parent.mkdir()
+    child.write_text(yaml.safe_dump({
+        "base": "../r.yaml", "name": "child",
+        "model": {"frontend": {"name": "leaf"}}, "train": {"max_steps": 99}}))
+    recipe = load_recipe(child)
+    assert recipe.name == "child"
+    assert recipe.model.frontend == {"name": "leaf"}  # a front-end's own kwargs do not leak
+    assert recipe.train.max_steps == 99 and recipe.train.lr == pytest.approx(0.01)
+    assert recipe.data.sample_rate == 8000
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes").rglob("*.yaml")),
+                         ids=lambda p: str(p.relative_to(REPO / "recipes")))
+def test_shipped_recipes_load_and_build(path):
+    recipe = load_recipe(path)
+    if recipe.data.source in available_sources():
+        model = build_model(recipe.model, sample_rate=recipe.data.sample_rate,
+                            id2label={0: "a", 1: "b"}, chunk_seconds=recipe.data.crop_seconds)
+        assert model.eval()(torch.zeros(1, recipe.data.crop_samples)).shape == (1, 2)

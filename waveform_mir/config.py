@@ -166,11 +166,35 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def read_recipe_dict(path: str | Path) -> dict[str, Any]:
-    """The raw YAML of a recipe, for callers that layer their own values on top."""
+    """The raw YAML of a recipe, with its ``base:`` recipe (a path relative to it) merged under.
+
+    ``base`` lets a family of recipes differ in one section only: ``fma_small/sinc.yaml`` is
+    ``fma_small/mel.yaml`` with another front-end, so the two cannot drift apart.
+    """
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"recipe file not found: {path}")
-    return yaml.safe_load(path.read_text()) or {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    base = raw.pop("base", None)
+    return merge(read_recipe_dict(path.parent / base), raw) if base else raw
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` laid over it; nested dicts merge, other values replace.
+
+    A dict naming another registered part (``{"name": "leaf"}`` over ``{"name": "mel",
+    "n_mels": 128}``) replaces the base's whole dict: the old part's options mean nothing to
+    the new one.
+    """
+    merged = dict(base)
+    for key, value in update.items():
+        old = merged.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and (
+                value.get("name", old.get("name")) == old.get("name")):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
