@@ -8,4 +8,6 @@ from rich.markup import escape
 
 
 def print_error(message: object, label: str = "error") -> None:
-    Console(stderr=True).print(f"[red]{label}:[/red] {escape(str(message))}")
+    """One unwrapped line per error, so logs can be grepped by file name."""
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"[red]{label}:[/red] {escape(str(message))}")

@@ -1,0 +1,89 @@
+"""The ablation harness on a tiny synthetic grid: every cell runs once, results and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from waveform_mir.ablate import AblationGrid, run_ablation
+from waveform_mir.ablation_report import markdown_table, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def grid_file(tmp_path) -> Path:
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "tiny",
+        "recipe": str(REPO / "recipes" / "quickstart.yaml"),
+        "set": {
+            "data.sample_rate": 8000, "data.crop_seconds": 1.0,
+            "data.options.num_per_class": {"train": 6, "validation": 2, "test": 3},
+            "data.options.genres": ["house", "ambient", "metal"],
+            "data.cache_dir": str(tmp_path / "cache"),
+            "train.max_steps": 4, "train.eval_every": 2, "train.checkpoint_every": 2,
+            "train.batch_size": 6, "train.log_with": [], "train.progress": False,
+        },
+        "seeds": [0, 1],
+        "variants": {
+            "mel": {"model.frontend": {"name": "mel", "n_mels": 32}},
+            "sinc": {"model.frontend": {"name": "sinc_fbank", "num_filters": 16}},
+        },
+    }))
+    return path
+
+
+def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
+    grid = AblationGrid.load(grid_file)
+    out = tmp_path / "ablation"
+    rows = run_ablation(grid, out)
+    assert [(r["variant"], r["seed"]) for r in rows] == [
+        ("mel", 0), ("mel", 1), ("sinc", 0), ("sinc", 1)]
+    for row in rows:
+        assert 0 <= row["accuracy"] <= 1 and row["log_loss"] > 0
+        assert row["params_total"] == sum(row[f"params_{s}"] for s in ("frontend", "backbone",
+                                                                           "head"))
+        assert row["clips_per_second"] > 0
+    assert rows[0]["params_frontend"] == 0 < rows[2]["params_frontend"]  # fixed vs learnable
+    for name in ("results.csv", "results.json", "results.md", "scores.png",
+                 "validation_curves.png", "learned_filters.png"):
+        assert (out / name).is_file(), name
+    table = (out / "results.md").read_text()
+    assert "| mel |" in table and "| sinc |" in table and "**" in table
+
+    # a finished grid is read back, not retrained: no cell folder changes
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("cell.json")}
+    again = run_ablation(grid, out)
+    assert [r["accuracy"] for r in again] == [r["accuracy"] for r in rows]
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("cell.json")}
+    assert len(json.loads((out / "results.json").read_text())["summary"]) == 2
+
+
+def test_summary_marks_the_best_mean_per_score():
+    rows = [
+        {"variant": "a", "frontend": "mel", "backbone": "cnn", "accuracy": 0.5,
+         "macro_f1": 0.4, "log_loss": 1.0, "params_total": 10, "clips_per_second": 5.0},
+        {"variant": "a", "frontend": "mel", "backbone": "cnn", "accuracy": 0.7,
+         "macro_f1": 0.6, "log_loss": 1.2, "params_total": 10, "clips_per_second": 7.0},
+        {"variant": "b", "frontend": "leaf", "backbone": "cnn", "accuracy": 0.65,
+         "macro_f1": 0.55, "log_loss": 0.9, "params_total": 12, "clips_per_second": 3.0},
+    ]
+    summary = summarise(rows)
+    assert summary[0]["accuracy"] == pytest.approx(0.6)
+    assert summary[0]["accuracy_std"] == pytest.approx(0.1414, abs=1e-3)
+    table = markdown_table(summary)
+    line_a, line_b = table.splitlines()[2:4]
+    assert "0.600 ± 0.141" in line_a and "**" not in line_a
+    for best in ("**0.650 ± 0.000**", "**0.550 ± 0.000**", "**0.900 ± 0.000**"):
+        assert best in line_b  # highest accuracy and F1, lowest log loss
+
+
+def test_grid_refuses_a_file_without_variants(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("recipe: x.yaml\n")
+    with pytest.raises(ValueError, match="variants"):
+        AblationGrid.load(path)
