@@ -6,6 +6,7 @@ import pytest
 import torch
 import yaml
 
+from waveform_mir.ablate import AblationGrid
 from waveform_mir.config import RecipeError, load_recipe
 from waveform_mir.data import available_sources
 from waveform_mir.model import build_model
@@ -72,10 +73,23 @@ def test_recipe_inherits_from_its_base(tmp_path, recipe_file):
     assert recipe.data.sample_rate == 8000
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "recipes").rglob("*.yaml")),
-                         ids=lambda p: str(p.relative_to(REPO / "recipes")))
+RECIPES = sorted(p for p in (REPO / "recipes").rglob("*.yaml") if p.parent.name != "ablations")
+GRIDS = sorted((REPO / "recipes" / "ablations").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(REPO / "recipes")))
 def test_shipped_recipes_load_and_build(path):
-    recipe = load_recipe(path)
+    assert_builds(load_recipe(path))
+
+
+@pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
+def test_shipped_ablation_grids_build_every_variant(path, tmp_path):
+    grid = AblationGrid.load(path)
+    for variant in grid.variants:
+        assert_builds(grid.cell_recipe(variant, grid.seeds[0], tmp_path, []))
+
+
+def assert_builds(recipe):
     if recipe.data.source in available_sources():
         model = build_model(recipe.model, sample_rate=recipe.data.sample_rate,
                             id2label={0: "a", 1: "b"}, chunk_seconds=recipe.data.crop_seconds)

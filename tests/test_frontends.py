@@ -11,6 +11,7 @@ from waveform_mir.frontends import FRONTENDS, build_frontend
 from waveform_mir.frontends.convolution import fast_fft_size, fft_conv1d
 from waveform_mir.frontends.pcen import exponential_moving_average
 from waveform_mir.frontends.scales import hz_to_mel
+from waveform_mir.registry import RegistryError
 
 SMALL = {
     "mel": {"n_mels": 32},
@@ -38,8 +39,13 @@ def test_registry_lists_every_frontend() -> None:
 
 
 def test_unknown_frontend_names_the_choices() -> None:
-    with pytest.raises(KeyError, match="registered"):
+    with pytest.raises(RegistryError, match="choose one of .*'leaf'"):
         build_frontend({"name": "nope"}, sample_rate=16000)
+
+
+def test_unknown_frontend_option_names_the_valid_ones() -> None:
+    with pytest.raises(RegistryError, match=r"unknown option\(s\) \['n_melz'\].*'n_mels'"):
+        build_frontend({"name": "mel", "n_melz": 64}, sample_rate=16000)
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
