@@ -14,10 +14,11 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
+from waveform_mir import train as train_module
 from waveform_mir.config import load_recipe
 from waveform_mir.data.synthetic import render_clip
 from waveform_mir.model import WaveformClassifier
-from waveform_mir.train import train
+from waveform_mir.train import TrainingDiverged, train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,3 +119,24 @@ def test_accelerate_launch_two_processes(tmp_path, cache_dir):
     from waveform_mir.data import prepare_dataset
 
     assert metrics["num_examples"] == test_size == len(prepare_dataset(recipe.data).dataset["test"])
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, monkeypatch):
+    real_loss = train_module.soft_cross_entropy
+    calls = {"n": 0}
+
+    def diverging_loss(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if calls["n"] > 5 else loss
+
+    common = ["train.max_steps=10", "train.checkpoint_every=4", "train.eval_every=100"]
+    monkeypatch.setattr(train_module, "soft_cross_entropy", diverging_loss)
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 6"):
+        train(small_recipe(cache_dir, tmp_path, *common))
+    kept = list_checkpoints(tmp_path)
+    assert [p.name for p in kept] == ["step_0000004"]
+
+    monkeypatch.setattr(train_module, "soft_cross_entropy", real_loss)
+    resumed = train(small_recipe(cache_dir, tmp_path, *common), resume="latest")
+    assert resumed.steps == 10 and resumed.test_scores is not None
