@@ -8,6 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+from inference_helpers import trained_run
+
+from waveform_mir.predict import Predictor
 
 REALMUSIC = Path(__file__).resolve().parents[1].parent / "shared/data/realmusic"
 
@@ -41,3 +45,23 @@ def realmusic() -> Path:
     if not (REALMUSIC / "labels.csv").is_file():
         pytest.skip(f"real-music clips not present at {REALMUSIC} (shared data not checked out)")
     return REALMUSIC
+
+
+@pytest.fixture(scope="module")
+def single_thread():
+    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """One small model really trained on synthetic genres, shared by predict and demo tests."""
+    return trained_run(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def predictor(run_dir) -> Predictor:
+    return Predictor.from_pretrained(run_dir)

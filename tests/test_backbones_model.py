@@ -4,44 +4,23 @@ from __future__ import annotations
 
 import pytest
 import torch
+from small_models import SMALL_BACKBONES, SMALL_FRONTENDS
 
 from waveform_mir.config import ModelConfig
 from waveform_mir.model import ModelPairError, WaveformClassifier, build_model, valid_pairs
 
-FRONTENDS = {
-    "mel": {"n_mels": 32},
-    "nnaudio_stft": {"n_fft": 256, "hop_length": 128},
-    "nnaudio_mel": {"n_mels": 32},
-    "nnaudio_cqt": {"f_min": 65.4, "n_bins": 36},
-    "sinc_conv": {"num_filters": 8},
-    "sinc_fbank": {"num_filters": 8},
-    "leaf": {"num_filters": 8},
-    "raw": {"channels": 8},
-}
-BACKBONES = {
-    "samplecnn": {"channels": [8, 8, 16, 16, 16, 16, 16, 16, 32]},
-    "resnet1d": {"channels": [8, 16, 16, 16, 16, 16, 16, 16, 32]},
-    "short_chunk_cnn": {"width": 4},
-    "short_chunk_resnet": {"width": 4},
-}
 LABELS = {0: "rock", 1: "jazz", 2: "hiphop"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def small_model(
     frontend: str, backbone: str, sample_rate: int = 16000, **extra
 ) -> WaveformClassifier:
     return WaveformClassifier(
-        frontend={"name": frontend, **FRONTENDS[frontend]},
-        backbone={"name": backbone, **BACKBONES[backbone]},
+        frontend={"name": frontend, **SMALL_FRONTENDS[frontend]},
+        backbone={"name": backbone, **SMALL_BACKBONES[backbone]},
         sample_rate=sample_rate,
         id2label=LABELS,
         **extra,
@@ -60,8 +39,8 @@ def test_every_valid_pair_gives_finite_logits(frontend: str, backbone: str, samp
 
 def test_every_registered_name_is_in_a_valid_pair() -> None:
     pairs = valid_pairs()
-    assert {f for f, _ in pairs} == set(FRONTENDS)
-    assert {b for _, b in pairs} == set(BACKBONES)
+    assert {f for f, _ in pairs} == set(SMALL_FRONTENDS)
+    assert {b for _, b in pairs} == set(SMALL_BACKBONES)
 
 
 def test_mismatched_pair_is_refused_with_the_valid_pairs() -> None:

@@ -17,26 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser import missing_browser_reason, start_chromium
-from inference_helpers import GENRES, SAMPLE_RATE, trained_run, write_clip
+from inference_helpers import GENRES, SAMPLE_RATE, write_clip
 
 from waveform_mir.cli import build_parser
 from waveform_mir.data import decode_audio
 from waveform_mir.demo.analysis import Limits, analyse_upload, genre_segments, verdict
 from waveform_mir.demo.examples import FALLBACK_GENRES, example_genres, write_examples
-from waveform_mir.predict import Predictor, TrackScores
+from waveform_mir.predict import TrackScores
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = Limits(max_upload_mb=5, max_seconds=30)
 
 
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return trained_run(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir) -> Predictor:
-    return Predictor.from_pretrained(run_dir)
 
 
 def as_upload(source: Path, folder: Path) -> Path:

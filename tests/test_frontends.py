@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from small_models import SMALL_FRONTENDS
 
 from waveform_mir.augment import SpecAugment
 from waveform_mir.frontends import FRONTENDS, build_frontend
@@ -13,29 +14,11 @@ from waveform_mir.frontends.pcen import exponential_moving_average
 from waveform_mir.frontends.scales import hz_to_mel
 from waveform_mir.registry import RegistryError
 
-SMALL = {
-    "mel": {"n_mels": 32},
-    "nnaudio_stft": {"n_fft": 256, "hop_length": 128},
-    "nnaudio_mel": {"n_mels": 32},
-    "nnaudio_cqt": {"f_min": 65.4, "n_bins": 36},
-    "sinc_conv": {"num_filters": 8},
-    "sinc_fbank": {"num_filters": 8},
-    "leaf": {"num_filters": 8},
-    "raw": {"channels": 8},
-}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_registry_lists_every_frontend() -> None:
-    assert set(FRONTENDS) == set(SMALL)
+    assert set(FRONTENDS) == set(SMALL_FRONTENDS)
 
 
 def test_unknown_frontend_names_the_choices() -> None:
@@ -48,18 +31,18 @@ def test_unknown_frontend_option_names_the_valid_ones() -> None:
         build_frontend({"name": "mel", "n_melz": 64}, sample_rate=16000)
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", sorted(SMALL_FRONTENDS))
 def test_output_matches_declared_kind_and_shape(name: str) -> None:
-    frontend = build_frontend({"name": name, **SMALL[name]}, sample_rate=16000)
+    frontend = build_frontend({"name": name, **SMALL_FRONTENDS[name]}, sample_rate=16000)
     out = frontend(torch.randn(3, 16000) * 0.1)
     assert out.dim() == {"1d": 3, "2d": 4}[frontend.output_kind]
     assert tuple(out.shape[1:]) == frontend.output_shape(16000)
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", sorted(SMALL_FRONTENDS))
 def test_outputs_are_standardised(name: str) -> None:
-    frontend = build_frontend({"name": name, **SMALL[name]}, sample_rate=16000).train()
+    frontend = build_frontend({"name": name, **SMALL_FRONTENDS[name]}, sample_rate=16000).train()
     out = frontend(torch.randn(4, 8000) * 0.3)
     per_band = out.flatten(0, -3) if out.dim() == 4 else out
     mean = per_band.transpose(0, 1).flatten(1).mean(dim=1)

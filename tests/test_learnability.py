@@ -12,13 +12,7 @@ from waveform_mir.model import WaveformClassifier
 SECOND = 16000
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: one thread avoids oversubscription stalls on shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def one_step(model: WaveformClassifier, lr: float = 1e-2) -> None:

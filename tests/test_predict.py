@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from inference_helpers import CROP_SECONDS, GENRES, SAMPLE_RATE, trained_run, write_clip
+from inference_helpers import CROP_SECONDS, GENRES, SAMPLE_RATE, write_clip
 
 from waveform_mir.cli import main
 from waveform_mir.data import AudioDecodeError
@@ -22,16 +22,6 @@ from waveform_mir.predict import (
     predict_file,
     resolve_model_source,
 )
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return trained_run(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir) -> Predictor:
-    return Predictor.from_pretrained(run_dir)
 
 
 @pytest.fixture(scope="module")
