@@ -19,11 +19,9 @@ from rich.table import Table
 
 from waveform_mir.console import print_error
 from waveform_mir.data import AudioDecodeError
+from waveform_mir.data.audio import AUDIO_EXTENSIONS
 from waveform_mir.predict import Predictor, TrackScores
 from waveform_mir.progress import progress_bar
-
-AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aif",
-                            ".aiff", ".au"})
 
 
 class FailureLog:
@@ -43,10 +41,10 @@ def collect_audio_files(inputs: list[Path], failures: FailureLog) -> list[Path]:
     for item in inputs:
         if item.is_dir():
             found = sorted(p for p in item.rglob("*")
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+                           if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
             if not found:
                 failures.report(f"{item}: folder holds no audio files "
-                                f"({', '.join(sorted(AUDIO_SUFFIXES))})")
+                                f"({', '.join(sorted(AUDIO_EXTENSIONS))})")
             files.extend(found)
         elif item.exists():
             files.append(item)

@@ -21,6 +21,10 @@ import soundfile as sf
 import soxr
 
 # libsndfile reports a header it cannot parse as a missing file; say what it means instead.
+# File suffixes taken for audio when a folder is scanned (training data, files to predict).
+AUDIO_EXTENSIONS = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aif",
+                              ".aiff", ".au"})
+
 _CLEARER_LIBSNDFILE = {
     "File does not exist or is not a regular file (possibly a pipe?).": "unrecognised or cut off",
 }

@@ -18,10 +18,10 @@ from pathlib import Path
 import datasets
 import pandas as pd
 
+from .audio import AUDIO_EXTENSIONS
 from .manifest import SPLITS, Manifest, build_splits, file_renderer, stratified_assignment
 from .registry import register_builder
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".opus", ".au", ".aiff", ".aif", ".m4a")
 _LABEL_COLUMNS = ("label", "genre")
 _DEFAULT_SPLITS = {"train": "train", "validation": "validation", "val": "validation",
                    "valid": "validation", "test": "test"}
@@ -49,7 +49,8 @@ def read_labels_csv(csv_path: Path, label_column: str | None = None) -> pd.DataF
     return out
 
 
-def scan_genre_folders(root: Path, extensions: tuple[str, ...] = AUDIO_EXTENSIONS) -> pd.DataFrame:
+def scan_genre_folders(root: Path, extensions: frozenset[str] = AUDIO_EXTENSIONS
+                       ) -> pd.DataFrame:
     """Files under ``root/<genre>/`` (any depth) → columns ``path``, ``label``, ``track_id``."""
     files = sorted(
         p for p in root.rglob("*")
