@@ -18,7 +18,7 @@ from waveform_mir import train as train_module
 from waveform_mir.config import load_recipe
 from waveform_mir.data.synthetic import render_clip
 from waveform_mir.model import WaveformClassifier
-from waveform_mir.train import TrainingDiverged, train
+from waveform_mir.train import TrainingDiverged, push_model, train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,3 +140,14 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, 
     monkeypatch.setattr(train_module, "soft_cross_entropy", real_loss)
     resumed = train(small_recipe(cache_dir, tmp_path, *common), resume="latest")
     assert resumed.steps == 10 and resumed.test_scores is not None
+
+
+def test_push_to_hub_failures_are_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # no stored token either
+    with pytest.raises(SystemExit, match="no token.*hf upload user/model"):
+        push_model(tmp_path, "user/model")
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # loopback port with no server
+    with pytest.raises(SystemExit, match="could not push .* model stays saved"):
+        push_model(tmp_path, "user/model")

@@ -264,18 +264,23 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
 
 
 def push_model(model_dir: Path, repo_id: str) -> None:
-    """Upload a saved model folder (weights, config, label map, card) to the Hub."""
-    from huggingface_hub import upload_folder
-    from huggingface_hub.errors import HfHubHTTPError
+    """Upload a saved model folder (weights, config, label map, card) to the Hub.
 
+    Any failure (no token, no network, no permission) ends in one message that says how to
+    push the same folder later; the trained model is never lost to a failed upload.
+    """
+    from huggingface_hub import get_token, upload_folder
+
+    later = f"the model stays saved in {model_dir}; push it later with `hf upload {repo_id} " \
+        f"{model_dir}`"
+    if get_token() is None:
+        raise SystemExit(f"cannot push to the Hub: no token (run `hf auth login` or set "
+                         f"HF_TOKEN); {later}")
     try:
         url = upload_folder(repo_id=repo_id, folder_path=str(model_dir), repo_type="model")
-    except (HfHubHTTPError, OSError, ValueError) as error:
-        raise SystemExit(
-            f"could not push {model_dir} to the Hub as '{repo_id}': {error}. Log in with "
-            f"`hf auth login` (or set HF_TOKEN) and check the network; the model stays saved "
-            f"in {model_dir} and can be pushed later with `hf upload {repo_id} {model_dir}`."
-        ) from None
+    except Exception as error:  # network, authentication and permission errors alike
+        raise SystemExit(f"could not push {model_dir} to the Hub as '{repo_id}': "
+                         f"{type(error).__name__}: {error}; {later}") from None
     console.print(f"pushed to {url}")
 
 
