@@ -110,3 +110,18 @@ def test_tiny_model_separates_two_signals(frontend: str) -> None:
     model.eval()
     waveform, labels = two_signals(16, generator)
     assert (model(waveform).argmax(dim=-1) == labels).float().mean() >= 0.9
+
+
+@pytest.mark.parametrize("frontend", [
+    {"name": "nnaudio_mel", "n_mels": 16},  # trainable_mel: weights may turn negative
+    {"name": "nnaudio_stft", "n_fft": 256},
+    {"name": "nnaudio_cqt", "f_min": 65.4, "n_bins": 24},
+    {"name": "sinc_fbank", "num_filters": 8},
+    {"name": "leaf", "num_filters": 8},
+], ids=lambda f: f["name"])
+def test_trainable_kernels_never_produce_nan(frontend: dict) -> None:
+    torch.manual_seed(0)
+    model = model_with(frontend)
+    for _ in range(3):
+        one_step(model, lr=0.05)
+    assert torch.isfinite(model.eval()(torch.randn(2, SECOND) * 0.1)).all()
