@@ -148,14 +148,19 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
     """Every cell of ``grid`` (finished cells are read back, not rerun), then the report."""
     overrides = overrides or []
     cells = [(variant, seed) for variant in grid.variants for seed in grid.seeds]
-    rows, started = [], time.perf_counter()
+    rows, started, trained = [], time.perf_counter(), 0
     for number, (variant, seed) in enumerate(cells, start=1):
+        finished = (cell_dir(output_dir, variant, seed) / "cell.json").is_file()
         if is_main:
             elapsed = time.perf_counter() - started
-            eta = elapsed / (number - 1) * (len(cells) - number + 1) if number > 1 else 0
+            to_train = sum(not (cell_dir(output_dir, v, s) / "cell.json").is_file()
+                           for v, s in cells[number - 1:])
+            eta = f"{elapsed / trained * to_train / 60:.1f} min" if trained else "–"
+            state = "done, read back" if finished else f"remaining ≈ {eta}"
             console.rule(f"cell {number}/{len(cells)} · {variant} · seed {seed} · "
-                         f"elapsed {elapsed / 60:.1f} min · remaining ≈ {eta / 60:.1f} min")
+                         f"elapsed {elapsed / 60:.1f} min · {state}")
         rows.append(run_cell(grid, variant, seed, output_dir, overrides, is_main))
+        trained += not finished
     if is_main:
         rows += run_baselines(grid, output_dir, overrides)
         paths = write_results(rows, output_dir, grid.name)
