@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 from waveform_mir import train as train_module
 from waveform_mir.config import load_recipe
 from waveform_mir.data.synthetic import render_clip
-from waveform_mir.model import WaveformClassifier
-from waveform_mir.train import TrainingDiverged, push_model, train
+from waveform_mir.model import WaveformClassifier, build_model
+from waveform_mir.train import TrainingDiverged, parameter_groups, push_model, train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,3 +151,14 @@ def test_push_to_hub_failures_are_one_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # loopback port with no server
     with pytest.raises(SystemExit, match="could not push .* model stays saved"):
         push_model(tmp_path, "user/model")
+
+
+def test_frontend_learning_rate_is_scaled_in_its_own_group():
+    recipe = load_recipe(REPO / "recipes" / "quickstart.yaml",
+                         ["model.frontend={name: nnaudio_mel, n_mels: 16}",
+                          "train.lr=0.01", "train.frontend_lr_scale=0.1"])
+    model = build_model(recipe.model, sample_rate=16000, id2label={0: "a", 1: "b"})
+    groups = parameter_groups(model, recipe.train)
+    assert [g["lr"] for g in groups] == [pytest.approx(0.01), pytest.approx(0.001)]
+    grouped = sum(p.numel() for g in groups for p in g["params"])
+    assert grouped == sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -65,6 +65,7 @@ class TrainConfig:
     batch_size: int = 32
     eval_batch_size: int = 64
     lr: float = 1e-3
+    frontend_lr_scale: float = 1.0  # front-end lr = lr × this (small-valued kernels, e.g. mel)
     weight_decay: float = 1e-2
     warmup_steps: int = 50
     grad_clip: float = 1.0

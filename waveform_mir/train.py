@@ -92,6 +92,22 @@ def flat_config(recipe: Recipe) -> dict:
     return flat
 
 
+def parameter_groups(model: torch.nn.Module, cfg) -> list[dict]:
+    """Front-end and the rest as two optimiser groups, the front-end at ``frontend_lr_scale``.
+
+    Adam moves every weight by about ``lr`` per step whatever its scale; the weights of a mel
+    filterbank are ~1e-3, so at a backbone's learning rate they are overwritten in a handful
+    of steps. A smaller front-end rate lets such kernels be refined rather than replaced.
+    """
+    frontend = [p for p in model.frontend.parameters() if p.requires_grad]
+    rest = [p for name, p in model.named_parameters()
+            if p.requires_grad and not name.startswith("frontend.")]
+    groups = [{"params": rest, "lr": cfg.lr}]
+    if frontend:
+        groups.append({"params": frontend, "lr": cfg.lr * cfg.frontend_lr_scale})
+    return groups
+
+
 def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
     """Random crops of the training split, shuffled or drawn class-balanced."""
     train_split = prepared.dataset["train"]
@@ -144,7 +160,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     model = build_model(recipe.model, sample_rate=recipe.data.sample_rate, id2label=id2label,
                         chunk_seconds=recipe.data.crop_seconds)
     initial_filters = snapshot_filters(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(model, cfg), weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.max_steps)
     class_weights = None
     if cfg.class_weights:
