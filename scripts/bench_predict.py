@@ -7,7 +7,7 @@ front-ends the ``samplecnn`` backbone. Each model scores the same clip with the 
 from the decoded waveform ("after decode") and once from an MP3 file ("with decode"). The
 median of ``--repeats`` runs is reported after a warm-up run, with the ratio to the default.
 
-    python scripts/bench_predict.py [--seconds 30] [--repeats 5] [--json bench_predict.json]
+    python scripts/bench_predict.py [--seconds 30] [--repeats 5] [--out bench_predict.json]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
-    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -137,8 +137,8 @@ def main() -> None:
               "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
               "load_average_1min": os.getloadavg()[0], "target_ms": TARGET_MS, "rows": rows}
     print(json.dumps(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
