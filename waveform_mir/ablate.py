@@ -139,7 +139,7 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
     return [{"variant": f"baseline:{name}", "seed": 0, "frontend": "hand-made features",
-             "backbone": name, **{k: row[k] for k in ("accuracy", "macro_f1", "log_loss")}}
+             "backbone": name, **{k: row["test"][k] for k in ("accuracy", "macro_f1", "log_loss")}}
             for name, row in results["classifiers"].items()]
 
 
