@@ -122,10 +122,14 @@ def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
 
 
 def evaluate_split(model, prepared: PreparedData, split: str, recipe: Recipe,
-                   accelerator: Accelerator) -> dict:
-    loader = accelerator.prepare(chunk_loader(
-        prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
-        recipe.train.eval_batch_size))
+                   accelerator: Accelerator, loaders: dict[str, DataLoader]) -> dict:
+    """Track-level scores on ``split``; its chunk loader is built and prepared once per run
+    (``loaders`` caches it), not at every evaluation."""
+    if split not in loaders:
+        loaders[split] = accelerator.prepare(chunk_loader(
+            prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
+            recipe.train.eval_batch_size))
+    loader = loaders[split]
     predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
     return score_tracks(predictions, prepared.label_names)
 
@@ -180,6 +184,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
             console.print(f"resumed from {checkpoint} at step {step}")
 
     best_dir = output_dir / "best"
+    eval_loaders: dict[str, DataLoader] = {}
     batches_per_epoch = len(train_loader) // cfg.grad_accumulation
     started = time.perf_counter()
     clips_seen = 0
@@ -224,7 +229,8 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
                 advance(info=f"loss {mean_loss:.3f}")
 
                 if step % cfg.eval_every == 0 or step == cfg.max_steps:
-                    scores = evaluate_split(model, prepared, "validation", recipe, accelerator)
+                    scores = evaluate_split(model, prepared, "validation", recipe, accelerator,
+                                            eval_loaders)
                     elapsed = time.perf_counter() - started
                     row = {"step": step, "loss": mean_loss, **{
                         f"val_{k}": scores[k] for k in ("accuracy", "macro_f1", "log_loss")},
@@ -254,7 +260,8 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     best = WaveformClassifier.from_pretrained(best_dir).to(accelerator.device)
     test_scores = None
     if len(prepared.dataset["test"]):
-        test_scores = evaluate_split(best, prepared, "test", recipe, accelerator)
+        test_scores = evaluate_split(best, prepared, "test", recipe, accelerator,
+                                     eval_loaders)
     if main:
         summary = {"steps": step, "best_val_macro_f1": best_f1, "history": history,
                    "num_processes": accelerator.num_processes,

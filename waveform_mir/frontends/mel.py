@@ -14,19 +14,8 @@ from collections.abc import Callable
 from torch import nn
 
 from waveform_mir.frontends.base import TimeFrequencyFrontend
+from waveform_mir.frontends.nnaudio import mel_transform
 from waveform_mir.frontends.registry import register_frontend
-
-
-def _nnaudio_mel(
-    sample_rate: int, n_fft: int, hop_length: int, n_mels: int, f_min: float, f_max: float | None
-) -> nn.Module:
-    from nnAudio.features import MelSpectrogram
-
-    return MelSpectrogram(
-        sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=f_min,
-        fmax=f_max, power=2.0, htk=False, norm=1, trainable_mel=False, trainable_STFT=False,
-        verbose=False,
-    )
 
 
 def _torchaudio_mel(
@@ -46,7 +35,7 @@ def _torchaudio_mel(
 
 
 MEL_BACKENDS: dict[str, Callable[..., nn.Module]] = {
-    "nnaudio": _nnaudio_mel,
+    "nnaudio": mel_transform,
     "torchaudio": _torchaudio_mel,
 }
 

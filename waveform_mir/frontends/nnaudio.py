@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from torch import nn
+
 from waveform_mir.frontends.base import TimeFrequencyFrontend
 from waveform_mir.frontends.registry import register_frontend
 
@@ -60,14 +62,24 @@ def nnaudio_mel(
 
     The defaults match the fixed ``mel`` baseline, so the two differ only in what is trainable.
     """
+    transform = mel_transform(sample_rate, n_fft, hop_length, n_mels, f_min, f_max,
+                              trainable_mel=trainable_mel, trainable_stft=trainable_stft)
+    return TimeFrequencyFrontend(transform, num_bins=n_mels)
+
+
+def mel_transform(
+    sample_rate: int, n_fft: int, hop_length: int, n_mels: int, f_min: float,
+    f_max: float | None, trainable_mel: bool = False, trainable_stft: bool = False,
+) -> nn.Module:
+    """nnAudio's power mel spectrogram (Slaney filters, area-normalised); shared by the fixed
+    ``mel`` baseline and ``nnaudio_mel``, so the two differ only in what is trainable."""
     from nnAudio.features import MelSpectrogram
 
-    transform = MelSpectrogram(
+    return MelSpectrogram(
         sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=f_min,
         fmax=f_max, power=2.0, htk=False, norm=1, trainable_mel=trainable_mel,
         trainable_STFT=trainable_stft, verbose=False,
     )
-    return TimeFrequencyFrontend(transform, num_bins=n_mels)
 
 
 @register_frontend("nnaudio_cqt", output_kind="2d")
