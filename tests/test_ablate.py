@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from waveform_mir.ablate import AblationGrid, run_ablation
+from waveform_mir.ablate import AblationGrid, best_validation, run_ablation
 from waveform_mir.ablation_report import markdown_table, summarise
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,12 +48,16 @@ def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
         assert row["params_total"] == sum(row[f"params_{s}"] for s in ("frontend", "backbone",
                                                                            "head"))
         assert row["clips_per_second"] > 0
+        chosen = max(row["history"], key=lambda entry: entry["val_macro_f1"])
+        assert row["val_macro_f1"] == chosen["val_macro_f1"]
+        assert row["val_accuracy"] == chosen["val_accuracy"]
     assert rows[0]["params_frontend"] == 0 < rows[2]["params_frontend"]  # fixed vs learnable
     for name in ("results.csv", "results.json", "results.md", "scores.png",
                  "validation_curves.png", "learned_filters.png"):
         assert (out / name).is_file(), name
     table = (out / "results.md").read_text()
     assert "| mel |" in table and "| sinc |" in table and "**" in table
+    assert "val macro-F1" in table.splitlines()[4]
 
     # a finished grid is read back, not retrained: no cell folder changes
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("cell.json")}
@@ -80,6 +84,14 @@ def test_summary_marks_the_best_mean_per_score():
     assert "0.600 ± 0.141" in line_a and "**" not in line_a
     for best in ("**0.650 ± 0.000**", "**0.550 ± 0.000**", "**0.900 ± 0.000**"):
         assert best in line_b  # highest accuracy and F1, lowest log loss
+
+
+def test_best_validation_is_the_first_highest_macro_f1():
+    history = [{"step": 2, "val_macro_f1": 0.4, "val_accuracy": 0.5},
+               {"step": 4, "val_macro_f1": 0.6, "val_accuracy": 0.6},
+               {"step": 6, "val_macro_f1": 0.6, "val_accuracy": 0.7}]
+    assert best_validation(history)["step"] == 4  # train keeps the first best, not a later tie
+    assert best_validation([]) == {}
 
 
 def test_grid_refuses_a_file_without_variants(tmp_path):

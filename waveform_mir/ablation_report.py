@@ -18,8 +18,10 @@ import numpy as np  # noqa: E402
 from waveform_mir.filters_report import load_filters, plot_filter_axes, relative_change  # noqa: E402
 
 SCORES = ("accuracy", "macro_f1", "log_loss")
+VALIDATION = ("val_accuracy", "val_macro_f1")  # where settings are chosen; test only reports
 LOWER_IS_BETTER = {"log_loss"}
-CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, "params_frontend",
+CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, *VALIDATION, "val_log_loss",
+               "params_frontend",
                "params_backbone", "params_head", "params_total", "train_seconds",
                "clips_per_second")
 
@@ -34,7 +36,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  "backbone": cells[0]["backbone"], "seeds": len(cells),
                  "params_total": cells[0].get("params_total"),
                  "clips_per_second": _mean([c.get("clips_per_second") for c in cells])}
-        for score in SCORES:
+        for score in (*SCORES, *VALIDATION):
             values = np.array([c[score] for c in cells if c.get(score) is not None], dtype=float)
             entry[score] = float(values.mean()) if len(values) else None
             entry[f"{score}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
@@ -48,17 +50,19 @@ def _mean(values: list) -> float | None:
 
 
 def markdown_table(summary: list[dict[str, Any]]) -> str:
-    """Mean ± std over seeds per variant; the best mean of each score in bold."""
+    """Mean ± std over seeds per variant; the best mean of each score in bold. Validation
+    columns come last: they are what settings may be chosen by."""
     best = {}
-    for score in SCORES:
+    for score in (*SCORES, *VALIDATION):
         means = [row[score] for row in summary if row[score] is not None]
         if means:
             best[score] = min(means) if score in LOWER_IS_BETTER else max(means)
     lines = ["| variant | front-end | backbone | seeds | accuracy | macro-F1 | log loss | "
-             "params | clips/s |", "|---|---|---|---|---|---|---|---|---|"]
+             "params | clips/s | val accuracy | val macro-F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in summary:
         cells = []
-        for score in SCORES:
+        for score in (*SCORES, *VALIDATION):
             if row[score] is None:
                 cells.append("–")
                 continue
@@ -67,7 +71,8 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
         params = f"{row['params_total']:,}" if row["params_total"] else "–"
         speed = f"{row['clips_per_second']:.0f}" if row["clips_per_second"] else "–"
         lines.append(f"| {row['variant']} | {row['frontend']} | {row['backbone']} | "
-                     f"{row['seeds']} | {' | '.join(cells)} | {params} | {speed} |")
+                     f"{row['seeds']} | {' | '.join(cells[:3])} | {params} | {speed} | "
+                     f"{' | '.join(cells[3:])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -149,8 +154,9 @@ def write_results(rows: list[dict[str, Any]], output_dir: Path, title: str) -> d
         writer.writeheader()
         writer.writerows(rows)
     paths["json"].write_text(json.dumps({"cells": rows, "summary": summary}, indent=2))
-    paths["markdown"].write_text(f"# {title}\n\nTest split, track level; mean ± std over "
-                                 f"seeds.\n\n{markdown_table(summary)}")
+    paths["markdown"].write_text(f"# {title}\n\nTest split, track level, mean ± std over "
+                                 "seeds; validation scores are those of the checkpoint chosen "
+                                 f"(best validation macro-F1).\n\n{markdown_table(summary)}")
     paths["scores_plot"] = plot_scores(summary, output_dir / "scores.png", title)
     if any(row.get("history") for row in rows):
         paths["curves_plot"] = plot_validation_curves(rows, output_dir / "validation_curves.png",
