@@ -100,3 +100,17 @@ def test_grid_refuses_a_file_without_variants(tmp_path):
     with pytest.raises(ValueError, match="variants"):
         AblationGrid.load(path)
 
+
+
+def test_feature_baselines_join_the_table(grid_file, tmp_path):
+    pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
+    raw = yaml.safe_load(grid_file.read_text())
+    raw["variants"] = {"mel": raw["variants"]["mel"]}
+    raw["seeds"] = [0]
+    raw["baselines"] = ["lr"]
+    grid_file.write_text(yaml.safe_dump(raw))
+    rows = run_ablation(AblationGrid.load(grid_file), tmp_path / "ablation")
+    baseline = rows[-1]
+    assert baseline["variant"] == "baseline:lr" and 0 <= baseline["accuracy"] <= 1
+    assert 0 <= baseline["val_accuracy"] <= 1
+    assert "| baseline:lr |" in (tmp_path / "ablation" / "results.md").read_text()

@@ -51,6 +51,19 @@ class SplitFeatures:
         return int(self.labels.shape[0])
 
 
+def compile_feature_code(sample_rate: int, chunk_seconds: float) -> None:
+    """Run the feature code once in this process before any worker starts.
+
+    librosa's numba kernels are compiled on first use and cached on disk (``cache=True``).
+    Workers that compile the same kernel at once write its cache files in a race that can
+    leave a mismatched pair behind, and whichever process loads that pair next crashes with a
+    segfault (numba/numba#10128, librosa/librosa#1998). Compiling here first means workers
+    only ever read a complete cache.
+    """
+    noise = np.random.default_rng(0).standard_normal(int(chunk_seconds * sample_rate))
+    clip_features(noise.astype(np.float32), sample_rate, chunk_seconds)
+
+
 def extract_split(split: datasets.Dataset, sample_rate: int, chunk_seconds: float,
                   n_jobs: int = -1, description: str = "features", progress: bool = True
                   ) -> SplitFeatures:
@@ -117,6 +130,7 @@ def split_features(dataset: datasets.DatasetDict, config: DataConfig, chunk_seco
         cached = load_features(path)
         if _matches(cached, dataset):
             return cached
+    compile_feature_code(config.sample_rate, chunk_seconds)
     splits = {name: extract_split(dataset[name], config.sample_rate, chunk_seconds, n_jobs,
                                   f"features {name}", progress) for name in dataset}
     save_features(path, splits)
