@@ -12,6 +12,10 @@ and its matching backbone) and the seeds::
     variants:
       mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
       sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
+      raw:  {model.frontend: {name: raw}, model.backbone: {name: samplecnn}, seeds: [0]}
+
+A variant's own ``seeds`` (the one key without a dot) replaces the grid's for that row, for
+variants too costly to run on every seed; the table's ``seeds`` column shows it.
 
 ``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
 launch`` too), skips cells that already finished and resumes an interrupted one from its
@@ -47,6 +51,7 @@ from waveform_mir.training.checkpoints import list_checkpoints
 
 console = Console()
 VALIDATION_SCORES = ("accuracy", "macro_f1", "log_loss")
+VARIANT_SEEDS = "seeds"  # a variant's own seed list; every other variant key is dotted
 
 
 @dataclass
@@ -74,13 +79,19 @@ class AblationGrid:
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
                    baselines=list(raw.get("baselines", [])))
 
+    def cells(self) -> list[tuple[str, int]]:
+        """Every (variant, seed) to train, in grid order."""
+        return [(variant, seed) for variant, values in self.variants.items()
+                for seed in values.get(VARIANT_SEEDS, self.seeds)]
+
     def cell_recipe(self, variant: str, seed: int, output_dir: Path,
                     overrides: list[str]) -> Recipe:
         """The base recipe + shared values + the variant's values + seed and output folder."""
         raw = copy.deepcopy(read_recipe_dict(self.recipe))
         for values in (self.shared, self.variants[variant]):
             for dotted, value in values.items():
-                set_dotted(raw, dotted, copy.deepcopy(value))
+                if dotted != VARIANT_SEEDS:
+                    set_dotted(raw, dotted, copy.deepcopy(value))
         apply_overrides(raw, overrides)
         set_dotted(raw, "name", f"{self.name}/{variant}/seed{seed}")
         set_dotted(raw, "train.seed", seed)
@@ -158,7 +169,7 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
                  is_main: bool = True) -> list[dict[str, Any]]:
     """Every cell of ``grid`` (finished cells are read back, not rerun), then the report."""
     overrides = overrides or []
-    cells = [(variant, seed) for variant in grid.variants for seed in grid.seeds]
+    cells = grid.cells()
     rows, started, trained = [], time.perf_counter(), 0
     for number, (variant, seed) in enumerate(cells, start=1):
         finished = (cell_dir(output_dir, variant, seed) / "cell.json").is_file()
