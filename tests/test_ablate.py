@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,24 @@ def test_feature_baselines_join_the_table(grid_file, tmp_path):
     assert baseline["variant"] == "baseline:lr" and 0 <= baseline["accuracy"] <= 1
     assert 0 <= baseline["val_accuracy"] <= 1
     assert "| baseline:lr |" in (tmp_path / "ablation" / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_grid_runs_under_accelerate_launch_with_two_processes(grid_file, tmp_path):
+    """``scripts/ablate.py`` under two real CPU processes: the cell trains data-parallel and
+    only the main process writes the report."""
+    raw = yaml.safe_load(grid_file.read_text())
+    raw["variants"] = {"mel": raw["variants"]["mel"]}
+    raw["seeds"] = [0]
+    grid_file.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "ablation"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+               "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", str(REPO / "scripts" / "ablate.py"), str(grid_file),
+               "--out", str(out)]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((out / "cells" / "mel" / "seed0" / "train_summary.json").read_text())
+    assert summary["num_processes"] == 2
+    assert "| mel | mel |" in (out / "results.md").read_text()

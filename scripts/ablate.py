@@ -1,0 +1,13 @@
+"""Run a front-end ablation grid; the driver lives in :mod:`waveform_mir.ablate`.
+
+    python scripts/ablate.py recipes/ablations/realmusic.yaml --out runs/ablations/realmusic
+    accelerate launch scripts/ablate.py recipes/ablations/realmusic.yaml   # several processes
+
+The same as ``waveform-mir ablate``, kept as a script so that ``accelerate launch`` can start
+it by path, as it does the Hugging Face example scripts.
+"""
+
+from waveform_mir.ablate import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
