@@ -61,6 +61,8 @@ def test_training_learns_and_reloads(tmp_path, cache_dir):
         torch.testing.assert_close(model(clip), again(clip))
     assert model.id2label == {i: n for i, n in enumerate(scores["label_names"])}
     assert model.chunk_seconds == 1.0  # the crop length travels inside the checkpoint
+    summary = json.loads((result.output_dir / "train_summary.json").read_text())
+    assert float(model.temperature) == pytest.approx(summary["temperature"])  # fitted, saved
 
     # the Python API on a real MP3 file: a full distribution over the model's genres
     song = tmp_path / "song.mp3"
@@ -78,8 +80,12 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, cache_dir):
 
     crashed = train(small_recipe(cache_dir, tmp_path / "b", *common))
     _forget_after(crashed.output_dir, step=8)  # as if the run had died during step 9
+    before = json.loads((list_checkpoints(crashed.output_dir)[-1] / "trainer_state.json")
+                        .read_text())["train_seconds"]
     resumed = train(small_recipe(cache_dir, tmp_path / "b", *common), resume="latest")
     assert resumed.steps == straight.steps == 12
+    summary = json.loads((resumed.output_dir / "train_summary.json").read_text())
+    assert summary["train_seconds"] > before > 0  # the time before the crash still counts
 
     final_a = load_file(list_checkpoints(straight.output_dir)[-1] / "model.safetensors")
     final_b = load_file(list_checkpoints(resumed.output_dir)[-1] / "model.safetensors")

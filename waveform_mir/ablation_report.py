@@ -22,7 +22,7 @@ VALIDATION = ("val_accuracy", "val_macro_f1")  # where settings are chosen; test
 LOWER_IS_BETTER = {"log_loss"}
 CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, *VALIDATION, "val_log_loss",
                "params_frontend",
-               "params_backbone", "params_head", "params_total", "train_seconds",
+               "params_backbone", "params_head", "params_total", "temperature", "train_seconds",
                "clips_per_second")
 
 

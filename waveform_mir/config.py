@@ -76,6 +76,7 @@ class TrainConfig:
     mixup_alpha: float = 0.0
     random_gain_db: float = 0.0
     eval_every: int = 200
+    calibrate: bool = True  # fit a temperature on validation to the best model before test
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
     num_workers: int = 0

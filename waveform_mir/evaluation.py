@@ -38,32 +38,51 @@ def chunk_loader(split: Dataset, chunk_samples: int, hop_samples: int, batch_siz
                       shuffle=False, collate_fn=collate)
 
 
+@dataclass
+class ChunkOutputs:
+    """Every chunk of one split, gathered from all processes, in loader order: ``logits``
+    (chunks, classes), ``labels`` (chunks,) and ``track_index`` (chunks,) into the split."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+    track_index: np.ndarray
+
+    def track_predictions(self, temperature: float = 1.0) -> TrackPredictions:
+        """Softmax of ``logits / temperature`` per chunk, averaged per track."""
+        scaled = torch.from_numpy(self.logits).float() / temperature
+        chunk_probs = torch.softmax(scaled, dim=1).numpy()
+        num_tracks = int(self.track_index.max()) + 1
+        track_labels = np.zeros(num_tracks, dtype=np.int64)
+        track_labels[self.track_index] = self.labels
+        return TrackPredictions(
+            probabilities=aggregate_by_track(chunk_probs, self.track_index, num_tracks),
+            labels=track_labels, num_chunks=len(self.track_index))
+
+
 @torch.no_grad()
-def predict_tracks(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator,
-                   description: str = "evaluating") -> TrackPredictions:
-    """Score every chunk of a prepared ``loader`` and average the chunk scores per track."""
+def chunk_outputs(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator,
+                  description: str = "evaluating") -> ChunkOutputs:
+    """Logits of every chunk of a prepared ``loader`` (the model's own temperature applied)."""
     was_training = model.training
     model.eval()
-    probs, labels, tracks = [], [], []
+    logits, labels, tracks = [], [], []
     with progress_bar(description, total=len(loader),
                       enabled=accelerator.is_local_main_process) as advance:
         for batch in loader:
-            chunk_probs = torch.softmax(model(batch["waveform"]).float(), dim=1)
             gathered = accelerator.gather_for_metrics(
-                (chunk_probs, batch["label"], batch["track_index"]))
-            probs.append(gathered[0].cpu())
-            labels.append(gathered[1].cpu())
-            tracks.append(gathered[2].cpu())
+                (model(batch["waveform"]).float(), batch["label"], batch["track_index"]))
+            for store, value in zip((logits, labels, tracks), gathered, strict=True):
+                store.append(value.cpu())
             advance()
     model.train(was_training)
-    track_index = torch.cat(tracks).numpy()
-    chunk_labels = torch.cat(labels).numpy()
-    num_tracks = int(track_index.max()) + 1
-    track_labels = np.zeros(num_tracks, dtype=np.int64)
-    track_labels[track_index] = chunk_labels
-    return TrackPredictions(
-        probabilities=aggregate_by_track(torch.cat(probs).numpy(), track_index, num_tracks),
-        labels=track_labels, num_chunks=len(track_index))
+    return ChunkOutputs(logits=torch.cat(logits).numpy(), labels=torch.cat(labels).numpy(),
+                        track_index=torch.cat(tracks).numpy())
+
+
+def predict_tracks(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator,
+                   description: str = "evaluating") -> TrackPredictions:
+    """Score every chunk of a prepared ``loader`` and average the chunk scores per track."""
+    return chunk_outputs(model, loader, accelerator, description).track_predictions()
 
 
 def score_tracks(predictions: TrackPredictions, label_names: list[str]) -> dict:

@@ -90,6 +90,10 @@ class WaveformClassifier(
         probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length
         self.backbone = build_backbone(backbone, input_shape=probe)
         self.head = ClassifierHead(self.backbone.embedding_dim, len(self.id2label), **(head or {}))
+        # Logits are divided by this; 1 while training, fitted on validation afterwards (see
+        # waveform_mir.calibration). A buffer, so it travels with the weights; checkpoints
+        # saved without it load with 1.
+        self.register_buffer("temperature", torch.ones(()))
 
     def features(self, waveform: Tensor) -> Tensor:
         """Backbone output sequence ``(batch, dim, steps)``; masked in training mode."""
@@ -100,8 +104,12 @@ class WaveformClassifier(
         return self.head.embed(self.features(waveform))
 
     def forward(self, waveform: Tensor) -> Tensor:
-        """``(batch, samples)`` -> logits ``(batch, len(id2label))``."""
-        return self.head.classify(self.embed(waveform))
+        """``(batch, samples)`` -> logits ``(batch, len(id2label))``, temperature-scaled."""
+        return self.classify(self.embed(waveform))
+
+    def classify(self, embedding: Tensor) -> Tensor:
+        """Embedding ``(batch, dim)`` -> temperature-scaled logits ``(batch, classes)``."""
+        return self.head.classify(embedding) / self.temperature
 
     def predict_file(self, path: str | Path, top_k: int | None = None, **options
                      ) -> dict[str, float]:

@@ -213,7 +213,7 @@ class Predictor:
         probabilities, embeddings = [], []
         for batch in chunks.split(self.batch_size):
             embedding = self.model.embed(batch.to(device))
-            logits = self.model.head.classify(embedding)
+            logits = self.model.classify(embedding)
             probabilities.append(torch.softmax(logits.float(), dim=1).cpu())
             embeddings.append(embedding.float().cpu())
         return torch.cat(probabilities).numpy(), torch.cat(embeddings).numpy()

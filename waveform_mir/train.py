@@ -29,11 +29,12 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from rich.console import Console
 from torch.utils.data import DataLoader
 
+from waveform_mir.calibration import fit_temperature, track_log_loss
 from waveform_mir.config import Recipe, load_recipe
 from waveform_mir.console import print_error
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
-from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
+from waveform_mir.evaluation import chunk_loader, chunk_outputs, predict_tracks, score_tracks
 from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.progress import progress_bar
@@ -125,13 +126,35 @@ def evaluate_split(model, prepared: PreparedData, split: str, recipe: Recipe,
                    accelerator: Accelerator, loaders: dict[str, DataLoader]) -> dict:
     """Track-level scores on ``split``; its chunk loader is built and prepared once per run
     (``loaders`` caches it), not at every evaluation."""
+    loader = eval_split_loader(prepared, split, recipe, accelerator, loaders)
+    predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
+    return score_tracks(predictions, prepared.label_names)
+
+
+def eval_split_loader(prepared: PreparedData, split: str, recipe: Recipe,
+                      accelerator: Accelerator, loaders: dict[str, DataLoader]) -> DataLoader:
+    """The prepared chunk loader of ``split``, built on first use and kept in ``loaders``."""
     if split not in loaders:
         loaders[split] = accelerator.prepare(chunk_loader(
             prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
             recipe.train.eval_batch_size))
-    loader = loaders[split]
-    predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
-    return score_tracks(predictions, prepared.label_names)
+    return loaders[split]
+
+
+def calibrate(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
+              accelerator: Accelerator, loaders: dict[str, DataLoader], model_dir: Path) -> None:
+    """Fit the model's temperature on validation (track-level log loss) and save it."""
+    outputs = chunk_outputs(model, eval_split_loader(prepared, "validation", recipe,
+                                                     accelerator, loaders), accelerator,
+                            description="calibrate")
+    before = track_log_loss(outputs, 1.0)
+    temperature = fit_temperature(outputs)
+    model.temperature.fill_(temperature)
+    if accelerator.is_main_process:
+        model.save_pretrained(model_dir)
+        console.print(f"temperature {temperature:.2f}: validation log loss {before:.3f} → "
+                      f"{track_log_loss(outputs, temperature):.3f}")
+    accelerator.wait_for_everyone()
 
 
 def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = None
@@ -175,11 +198,12 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     accelerator.init_trackers(recipe.name, config=flat_config(recipe))
 
     # Resume: weights, optimiser, scheduler and RNG states, then skip the consumed batches.
-    step, best_f1, history = 0, -math.inf, []
+    step, best_f1, history, earlier_seconds = 0, -math.inf, [], 0.0
     checkpoint = resolve_resume(output_dir, resume)
     if checkpoint is not None:
         state = load_checkpoint(accelerator, checkpoint)
         step, best_f1, history = state["step"], state["best_f1"], state["history"]
+        earlier_seconds = state.get("train_seconds", 0.0)  # a run's time spans its resumes
         if main:
             console.print(f"resumed from {checkpoint} at step {step}")
 
@@ -251,21 +275,26 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
                     accelerator.wait_for_everyone()
                 if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
                     save_checkpoint(accelerator, output_dir, step, cfg.keep_checkpoints,
-                                    {"best_f1": best_f1, "history": history})
+                                    {"best_f1": best_f1, "history": history,
+                                     "train_seconds": earlier_seconds + time.perf_counter()
+                                     - started})
                 if step >= cfg.max_steps:
                     break
 
     # Score the best model on test at track level; write metrics, plots, model card.
     accelerator.wait_for_everyone()
     best = WaveformClassifier.from_pretrained(best_dir).to(accelerator.device)
+    if cfg.calibrate and len(prepared.dataset["validation"]):
+        calibrate(best, prepared, recipe, accelerator, eval_loaders, best_dir)
     test_scores = None
     if len(prepared.dataset["test"]):
         test_scores = evaluate_split(best, prepared, "test", recipe, accelerator,
                                      eval_loaders)
     if main:
         summary = {"steps": step, "best_val_macro_f1": best_f1, "history": history,
+                   "temperature": float(best.temperature),
                    "num_processes": accelerator.num_processes,
-                   "train_seconds": time.perf_counter() - started,
+                   "train_seconds": earlier_seconds + time.perf_counter() - started,
                    "skipped_files": len(prepared.skipped)}
         (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
         if test_scores is not None:
