@@ -148,12 +148,12 @@ def calibrate(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
                                                      accelerator, loaders), accelerator,
                             description="calibrate")
     before = track_log_loss(outputs, 1.0)
-    temperature = fit_temperature(outputs)
-    model.temperature.fill_(temperature)
+    relative = fit_temperature(outputs)  # relative to the logits' present temperature
+    model.temperature.mul_(relative)
     if accelerator.is_main_process:
         model.save_pretrained(model_dir)
-        console.print(f"temperature {temperature:.2f}: validation log loss {before:.3f} → "
-                      f"{track_log_loss(outputs, temperature):.3f}")
+        console.print(f"temperature {float(model.temperature):.2f}: validation log loss "
+                      f"{before:.3f} → {track_log_loss(outputs, relative):.3f}")
     accelerator.wait_for_everyone()
 
 
