@@ -12,8 +12,11 @@ the grid is exhaustive and the result does not depend on a starting point or ste
 from __future__ import annotations
 
 import numpy as np
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
 
-from waveform_mir.evaluation import ChunkOutputs
+from waveform_mir.evaluation import ChunkOutputs, chunk_outputs
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 241))
 
@@ -30,3 +33,14 @@ def fit_temperature(outputs: ChunkOutputs, temperatures: np.ndarray = TEMPERATUR
     """The temperature (relative to the logits' current one) with the lowest track log loss."""
     losses = [track_log_loss(outputs, float(t)) for t in temperatures]
     return float(temperatures[int(np.argmin(losses))])
+
+
+def calibrate(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator
+              ) -> tuple[float, float]:
+    """Fit on every chunk of a prepared ``loader`` and multiply the fit into the model's
+    ``temperature`` (so calibrating twice is harmless); returns the track log loss on those
+    chunks before and after."""
+    outputs = chunk_outputs(model, loader, accelerator, description="calibrate")
+    relative = fit_temperature(outputs)
+    accelerator.unwrap_model(model).temperature.mul_(relative)
+    return track_log_loss(outputs, 1.0), track_log_loss(outputs, relative)

@@ -14,6 +14,7 @@ from pathlib import Path
 from accelerate import Accelerator
 from rich.console import Console
 
+from waveform_mir.calibration import calibrate
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
 from waveform_mir.data import prepare_dataset
 from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
@@ -43,8 +44,16 @@ def data_for_model(model_dir: Path, data: str | None) -> DataConfig:
 
 
 def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = "test",
-                        output_dir: Path | None = None, batch_size: int = 64) -> dict:
-    """Score ``checkpoint`` on ``split``; writes metrics JSON + confusion PNG to output_dir."""
+                        output_dir: Path | None = None, batch_size: int = 64,
+                        calibrate_on: str | None = None) -> dict:
+    """Score ``checkpoint`` on ``split``; writes metrics JSON + confusion PNG to output_dir.
+
+    ``calibrate_on`` names a split (never ``split`` itself) to fit the model's temperature on
+    first; the calibrated model is saved back into its folder, as training would have.
+    """
+    if calibrate_on == split:
+        raise RecipeError(f"calibrating on the split that is scored ('{split}') would flatter "
+                          f"its log loss; calibrate on another split")
     model_dir = resolve_model_dir(checkpoint)
     model = WaveformClassifier.from_pretrained(model_dir)
     data_config = data_for_model(model_dir, data)
@@ -53,15 +62,28 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
     data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
                                       crop_seconds=trained.crop_seconds)
     prepared = prepare_dataset(data_config)
-    if split not in prepared.dataset or not len(prepared.dataset[split]):
-        raise RecipeError(f"split '{split}' is empty or missing; have {list(prepared.dataset)}")
+    for needed in filter(None, (split, calibrate_on)):
+        if needed not in prepared.dataset or not len(prepared.dataset[needed]):
+            raise RecipeError(f"split '{needed}' is empty or missing; have "
+                              f"{list(prepared.dataset)}")
     if prepared.label_names != [model.id2label[i] for i in range(len(model.id2label))]:
         raise RecipeError(f"the data's genres {prepared.label_names} differ from the model's "
                           f"{list(model.id2label.values())}")
     accelerator = Accelerator()
     model = accelerator.prepare(model)
-    loader = accelerator.prepare(chunk_loader(prepared.dataset[split], data_config.crop_samples,
-                                              data_config.eval_hop_samples, batch_size))
+
+    def loader_of(name: str):
+        return accelerator.prepare(chunk_loader(prepared.dataset[name], data_config.crop_samples,
+                                                data_config.eval_hop_samples, batch_size))
+
+    if calibrate_on:
+        before, after = calibrate(model, loader_of(calibrate_on), accelerator)
+        if accelerator.is_main_process:
+            accelerator.unwrap_model(model).save_pretrained(model_dir)
+            Console().print(f"temperature {float(accelerator.unwrap_model(model).temperature):.2f}"
+                            f" fitted on {calibrate_on} (log loss {before:.3f} → {after:.3f}), "
+                            f"saved in {model_dir}")
+    loader = loader_of(split)
     scores = score_tracks(predict_tracks(model, loader, accelerator, f"eval {split}"),
                           prepared.label_names)
     if accelerator.is_main_process:
@@ -78,9 +100,14 @@ def add_evaluate_parser(subparsers) -> None:
     parser.add_argument("--split", default="test", choices=["train", "validation", "test"])
     parser.add_argument("--out", type=Path, default=None, help="where metrics and plots go")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--calibrate", default=None, metavar="SPLIT",
+                        choices=["train", "validation", "test"],
+                        help="first fit the model's temperature on this split (e.g. validation) "
+                             "and save it with the model")
     parser.set_defaults(func=run_from_args)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    evaluate_checkpoint(args.checkpoint, args.data, args.split, args.out, args.batch_size)
+    evaluate_checkpoint(args.checkpoint, args.data, args.split, args.out, args.batch_size,
+                        calibrate_on=args.calibrate)
     return 0

@@ -29,12 +29,12 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from rich.console import Console
 from torch.utils.data import DataLoader
 
-from waveform_mir.calibration import fit_temperature, track_log_loss
+from waveform_mir.calibration import calibrate
 from waveform_mir.config import Recipe, load_recipe
 from waveform_mir.console import print_error
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
-from waveform_mir.evaluation import chunk_loader, chunk_outputs, predict_tracks, score_tracks
+from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
 from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.progress import progress_bar
@@ -141,19 +141,16 @@ def eval_split_loader(prepared: PreparedData, split: str, recipe: Recipe,
     return loaders[split]
 
 
-def calibrate(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
-              accelerator: Accelerator, loaders: dict[str, DataLoader], model_dir: Path) -> None:
-    """Fit the model's temperature on validation (track-level log loss) and save it."""
-    outputs = chunk_outputs(model, eval_split_loader(prepared, "validation", recipe,
-                                                     accelerator, loaders), accelerator,
-                            description="calibrate")
-    before = track_log_loss(outputs, 1.0)
-    relative = fit_temperature(outputs)  # relative to the logits' present temperature
-    model.temperature.mul_(relative)
+def calibrate_best(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
+                   accelerator: Accelerator, loaders: dict[str, DataLoader], model_dir: Path
+                   ) -> None:
+    """Fit the best model's temperature on validation (track-level log loss) and save it."""
+    before, after = calibrate(model, eval_split_loader(prepared, "validation", recipe,
+                                                       accelerator, loaders), accelerator)
     if accelerator.is_main_process:
         model.save_pretrained(model_dir)
         console.print(f"temperature {float(model.temperature):.2f}: validation log loss "
-                      f"{before:.3f} → {track_log_loss(outputs, relative):.3f}")
+                      f"{before:.3f} → {after:.3f}")
     accelerator.wait_for_everyone()
 
 
@@ -285,7 +282,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     accelerator.wait_for_everyone()
     best = WaveformClassifier.from_pretrained(best_dir).to(accelerator.device)
     if cfg.calibrate and len(prepared.dataset["validation"]):
-        calibrate(best, prepared, recipe, accelerator, eval_loaders, best_dir)
+        calibrate_best(best, prepared, recipe, accelerator, eval_loaders, best_dir)
     test_scores = None
     if len(prepared.dataset["test"]):
         test_scores = evaluate_split(best, prepared, "test", recipe, accelerator,
