@@ -45,12 +45,12 @@ from waveform_mir.config import (
     recipe_from_dict,
     set_dotted,
 )
+from waveform_mir.metrics import HEADLINE_METRICS
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.train import cpu_data_parallel, train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 console = Console()
-VALIDATION_SCORES = ("accuracy", "macro_f1", "log_loss")
 VARIANT_SEEDS = "seeds"  # a variant's own seed list; every other variant key is dotted
 
 
@@ -132,7 +132,7 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
         "frontend": recipe.model.frontend["name"], "backbone": recipe.model.backbone["name"],
         "accuracy": scores.get("accuracy"), "macro_f1": scores.get("macro_f1"),
         "log_loss": scores.get("log_loss"),
-        **{f"val_{name}": chosen.get(f"val_{name}") for name in VALIDATION_SCORES},
+        **{f"val_{name}": chosen.get(f"val_{name}") for name in HEADLINE_METRICS},
         "params_frontend": stages["frontend"], "params_backbone": stages["backbone"],
         "params_head": stages["head"], "params_total": stages["total"],
         "temperature": summary.get("temperature"),
@@ -161,8 +161,8 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
     return [{"variant": f"baseline:{name}", "seed": 0, "frontend": "hand-made features",
-             "backbone": name, **{k: row["test"][k] for k in VALIDATION_SCORES},
-             **{f"val_{k}": row["validation"][k] for k in VALIDATION_SCORES}}
+             "backbone": name, **{k: row["test"][k] for k in HEADLINE_METRICS},
+             **{f"val_{k}": row["validation"][k] for k in HEADLINE_METRICS}}
             for name, row in results["classifiers"].items()]
 
 

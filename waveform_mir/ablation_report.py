@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from waveform_mir.filters_report import load_filters, plot_filter_axes, relative_change  # noqa: E402
+from waveform_mir.metrics import HEADLINE_METRICS  # noqa: E402
 
-SCORES = ("accuracy", "macro_f1", "log_loss")
+SCORES = HEADLINE_METRICS
 VALIDATION = ("val_accuracy", "val_macro_f1")  # where settings are chosen; test only reports
 LOWER_IS_BETTER = {"log_loss"}
 CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, *VALIDATION, "val_log_loss",

@@ -17,6 +17,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
 from waveform_mir.evaluation import ChunkOutputs, chunk_outputs
+from waveform_mir.metrics import log_loss
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 241))
 
@@ -24,9 +25,7 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 241))
 def track_log_loss(outputs: ChunkOutputs, temperature: float) -> float:
     """Mean negative log-probability of each track's true genre at ``temperature``."""
     predictions = outputs.track_predictions(temperature)
-    true_class = predictions.probabilities[np.arange(len(predictions.labels)),
-                                           predictions.labels]
-    return float(-np.log(np.clip(true_class, 1e-15, None)).mean())
+    return log_loss(predictions.probabilities, predictions.labels)
 
 
 def fit_temperature(outputs: ChunkOutputs, temperatures: np.ndarray = TEMPERATURES) -> float:

@@ -57,6 +57,12 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
                      where=denominator > 0)
 
 
+def log_loss(probabilities: np.ndarray, references: np.ndarray) -> float:
+    """Mean negative log-probability of the true class: (N, classes) rows, (N,) class ids."""
+    true_class = probabilities[np.arange(len(references)), references]
+    return float(-np.mean(np.log(np.clip(true_class, _EPS, 1.0))))
+
+
 def classification_scores(
     probabilities: np.ndarray,
     references: Sequence[int],
@@ -90,14 +96,13 @@ def classification_scores(
     present = support > 0  # classes absent from the references do not dilute the macro mean
     k = min(top_k, num_classes)
     top_k_hits = (np.argsort(-probs, axis=1)[:, :k] == refs[:, None]).any(axis=1)
-    log_loss = -np.mean(np.log(np.clip(probs[np.arange(len(refs)), refs], _EPS, 1.0)))
 
     return {
         "accuracy": float((predicted == refs).mean()),
         f"top{k}_accuracy": float(top_k_hits.mean()),
         "macro_f1": float(f1[present].mean()),
         "weighted_f1": float((f1 * support).sum() / support.sum()),
-        "log_loss": float(log_loss),
+        "log_loss": log_loss(probs, refs),
         "num_examples": int(len(refs)),
         "per_class": {
             name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}

@@ -36,6 +36,7 @@ from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sa
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
 from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
+from waveform_mir.metrics import HEADLINE_METRICS
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.progress import progress_bar
 from waveform_mir.reporting import report, write_model_card
@@ -254,7 +255,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
                                             eval_loaders)
                     elapsed = time.perf_counter() - started
                     row = {"step": step, "loss": mean_loss, **{
-                        f"val_{k}": scores[k] for k in ("accuracy", "macro_f1", "log_loss")},
+                        f"val_{k}": scores[k] for k in HEADLINE_METRICS},
                         "clips_per_second": clips_seen / max(elapsed, 1e-9)}
                     history.append(row)
                     accelerator.log({f"val/{k[4:]}": v for k, v in row.items()
