@@ -14,12 +14,13 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
-from waveform_mir import train as train_module
 from waveform_mir.config import load_recipe
 from waveform_mir.data.synthetic import render_clip
 from waveform_mir.model import WaveformClassifier, build_model
-from waveform_mir.train import TrainingDiverged, parameter_groups, push_model, train
+from waveform_mir.train import TrainingDiverged, push_model, train
+from waveform_mir.training import loop as loop_module
 from waveform_mir.training.checkpoints import list_checkpoints
+from waveform_mir.training.optimisation import parameter_groups
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = [
@@ -128,7 +129,7 @@ def test_accelerate_launch_two_processes(tmp_path, cache_dir):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, monkeypatch):
-    real_loss = train_module.soft_cross_entropy
+    real_loss = loop_module.soft_cross_entropy
     calls = {"n": 0}
 
     def diverging_loss(*args, **kwargs):
@@ -137,13 +138,13 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, 
         return loss * float("nan") if calls["n"] > 5 else loss
 
     common = ["train.max_steps=10", "train.checkpoint_every=4", "train.eval_every=100"]
-    monkeypatch.setattr(train_module, "soft_cross_entropy", diverging_loss)
+    monkeypatch.setattr(loop_module, "soft_cross_entropy", diverging_loss)
     with pytest.raises(TrainingDiverged, match="loss became nan at step 6"):
         train(small_recipe(cache_dir, tmp_path, *common))
     kept = list_checkpoints(tmp_path)
     assert [p.name for p in kept] == ["step_0000004"]
 
-    monkeypatch.setattr(train_module, "soft_cross_entropy", real_loss)
+    monkeypatch.setattr(loop_module, "soft_cross_entropy", real_loss)
     resumed = train(small_recipe(cache_dir, tmp_path, *common), resume="latest")
     assert resumed.steps == 10 and resumed.test_scores is not None
 
@@ -165,6 +166,8 @@ def test_frontend_learning_rate_is_scaled_in_its_own_group():
                           "train.lr=0.01", "train.frontend_lr_scale=0.1"])
     model = build_model(recipe.model, sample_rate=16000, id2label={0: "a", 1: "b"})
     groups = parameter_groups(model, recipe.train)
-    assert [g["lr"] for g in groups] == [pytest.approx(0.01), pytest.approx(0.001)]
+    assert {g["name"]: g["lr"] for g in groups} == {
+        "decay": pytest.approx(0.01), "no_decay": pytest.approx(0.01),
+        "frontend": pytest.approx(0.001)}
     grouped = sum(p.numel() for g in groups for p in g["params"])
     assert grouped == sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -31,6 +31,9 @@ class DataConfig:
     sample_rate: int = 16000
     crop_seconds: float = 3.0
     eval_hop_seconds: float | None = None  # None: chunks of crop_seconds with no overlap
+    # Per-track loudness normalisation after decoding (see waveform_mir.data.loudness).
+    loudness: dict[str, Any] = field(
+        default_factory=lambda: {"method": "lufs", "target_db": -23.0})
     cache_dir: str | None = None  # None: ~/.cache/waveform_mir (or $WAVEFORM_MIR_CACHE)
     num_proc: int = 1
     balanced_sampling: bool = False
@@ -66,7 +69,9 @@ class TrainConfig:
     eval_batch_size: int = 64
     lr: float = 1e-3
     frontend_lr_scale: float = 1.0  # front-end lr = lr × this (small-valued kernels, e.g. mel)
-    weight_decay: float = 1e-2
+    frontend_freeze_steps: int = 0  # front-end at lr 0 for the first steps (backbone settles)
+    weight_decay: float = 1e-2  # backbone and head weight matrices only; never norms, biases
+    # or front-end parameters (see waveform_mir.training.optimisation)
     warmup_steps: int = 50
     grad_clip: float = 1.0
     grad_accumulation: int = 1
@@ -136,7 +141,23 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
             raise RecipeError(
                 f"unknown key(s) {sorted(bad)} in '{section}'; valid: {sorted(valid)}")
         sections[section] = cls(**_coerce_floats(cls, values))
-    return Recipe(name=raw.get("name", "experiment"), **sections)
+    recipe = Recipe(name=raw.get("name", "experiment"), **sections)
+    check_imbalance_correction(recipe)
+    return recipe
+
+
+def check_imbalance_correction(recipe: Recipe) -> None:
+    """Refuse class-weighted loss together with class-balanced sampling.
+
+    Either one alone makes every class weigh the same in the loss; both together weight a
+    rare class by 1/count twice, so the model learns to over-predict rare genres.
+    """
+    if recipe.train.class_weights and recipe.data.balanced_sampling:
+        raise RecipeError(
+            "train.class_weights and data.balanced_sampling both correct class imbalance; "
+            "together they correct it twice (rare classes then weigh 1/count²). Keep one: "
+            "balanced sampling to see rare classes more often, or class weights to weigh "
+            "them more in the loss")
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -59,8 +59,11 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
     data_config = data_for_model(model_dir, data)
     trained = load_recipe(model_dir / "recipe.yaml").data if (
         model_dir / "recipe.yaml").is_file() else data_config
+    # Cut and level the tracks as the checkpoint says they were when it was trained.
+    hop = trained.eval_hop_seconds if model.hop_seconds is None else model.hop_seconds
     data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
-                                      crop_seconds=trained.crop_seconds)
+                                      crop_seconds=trained.crop_seconds, eval_hop_seconds=hop,
+                                      loudness=model.loudness.to_dict())
     prepared = prepare_dataset(data_config)
     for needed in filter(None, (split, calibrate_on)):
         if needed not in prepared.dataset or not len(prepared.dataset[needed]):

@@ -71,7 +71,8 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True,
                         help="model folder, training run folder (uses best/) or Hub model id")
     parser.add_argument("--hop-seconds", type=float, default=None,
-                        help="distance between chunk starts (default: the chunk length)")
+                        help="distance between chunk starts (default: the one the model was "
+                             "evaluated with, recorded in its checkpoint)")
     parser.add_argument("--batch-size", type=int, default=16, help="chunks per forward pass")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="analyse only the first seconds of each file")

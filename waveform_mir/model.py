@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from waveform_mir.augment import SpecAugment
 from waveform_mir.backbones import BACKBONES, backbone_kind, build_backbone
-from waveform_mir.config import ModelConfig
+from waveform_mir.config import DataConfig, ModelConfig
+from waveform_mir.data.loudness import Loudness
 from waveform_mir.frontends import FRONTENDS, build_frontend, frontend_kind
 from waveform_mir.heads import ClassifierHead
 
@@ -64,7 +65,13 @@ class WaveformClassifier(
         sample_rate: rate the front-end is built for; inputs must already be at this rate.
         id2label: class id -> name; keys may be strings (as after a JSON round trip).
         chunk_seconds: the crop length it was trained on; prediction cuts tracks into chunks
-            of this length, so a checkpoint needs nothing else to be used correctly.
+            of this length.
+        hop_seconds: the distance between chunk starts its evaluation used (``None``: no
+            overlap), so that ``predict`` scores a file exactly as evaluation did.
+        loudness: how each track was levelled before it reached the model in training
+            (:class:`~waveform_mir.data.loudness.Loudness` as a dict; ``None``: not at all,
+            as in checkpoints that predate the setting). Together these make a checkpoint
+            need nothing else to be fed and scored as it was trained and evaluated.
     """
 
     def __init__(
@@ -76,6 +83,8 @@ class WaveformClassifier(
         sample_rate: int = 16000,
         id2label: dict[int | str, str] | None = None,
         chunk_seconds: float | None = None,
+        hop_seconds: float | None = None,
+        loudness: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         check_pair(frontend["name"], backbone["name"])
@@ -85,6 +94,8 @@ class WaveformClassifier(
         self.label2id: dict[str, int] = {v: k for k, v in self.id2label.items()}
         self.sample_rate = sample_rate
         self.chunk_seconds = chunk_seconds
+        self.hop_seconds = hop_seconds
+        self.loudness = Loudness.from_dict(loudness)
         self.frontend = build_frontend(frontend, sample_rate=sample_rate)
         self.augment = SpecAugment(**(augment or {}))
         probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length
@@ -180,9 +191,20 @@ def describe_table(rows: list[dict[str, Any]], title: str = "model") -> Any:
     return table
 
 
+def build_model_for_data(model_config: ModelConfig, data_config: DataConfig,
+                         id2label: dict[int, str]) -> WaveformClassifier:
+    """The classifier for ``model_config``, recording how ``data_config`` cuts and levels
+    tracks (crop length, evaluation hop, loudness) so inference repeats it exactly."""
+    return build_model(model_config, sample_rate=data_config.sample_rate, id2label=id2label,
+                       chunk_seconds=data_config.crop_seconds,
+                       hop_seconds=data_config.eval_hop_seconds,
+                       loudness=dict(data_config.loudness))
+
+
 def build_model(
     model_config: ModelConfig, *, sample_rate: int, id2label: dict[int, str],
-    chunk_seconds: float | None = None,
+    chunk_seconds: float | None = None, hop_seconds: float | None = None,
+    loudness: dict[str, Any] | None = None,
 ) -> WaveformClassifier:
     """Build the classifier a recipe's ``model`` section describes."""
     return WaveformClassifier(
@@ -193,4 +215,6 @@ def build_model(
         sample_rate=sample_rate,
         id2label=dict(id2label),
         chunk_seconds=chunk_seconds,
+        hop_seconds=hop_seconds,
+        loudness=loudness,
     )

@@ -1,8 +1,9 @@
 """Track-level genre scores and embeddings for one audio file or waveform.
 
-A model is trained on short crops, so a track is scored the way evaluation scores it: cut into
-chunks of the training crop length (recorded in the checkpoint's config), every
-chunk scored in batches, and the chunk probabilities averaged into the track's scores. The
+A model is trained on short crops, so a track is scored the way evaluation scores it: levelled
+to the loudness the model was trained at, cut into chunks of the training crop length at the
+evaluation hop (all three recorded in the checkpoint's config), every chunk scored in batches,
+and the chunk probabilities averaged into the track's scores. The
 per-chunk scores are kept as a timeline, which shows where a song changes character, and the
 chunk embeddings are averaged into one track embedding.
 
@@ -109,9 +110,10 @@ class Predictor:
     """A loaded model plus how to cut tracks for it; reuse one for many files.
 
     Args:
-        model: the classifier; switched to eval mode.
+        model: the classifier; switched to eval mode. Its ``loudness`` levels every track.
         chunk_seconds: chunk length, normally the training crop length.
-        hop_seconds: distance between chunk starts (default: ``chunk_seconds``, no overlap).
+        hop_seconds: distance between chunk starts (default: ``chunk_seconds``, no overlap;
+            :func:`predict_file` and :meth:`from_pretrained` default to the model's own).
         batch_size: chunks scored per forward pass; bounds memory on long tracks.
         max_seconds: analyse only the start of longer files (``None``: whole file).
     """
@@ -142,7 +144,8 @@ class Predictor:
     @classmethod
     def from_pretrained(cls, source: str | Path, **options) -> Predictor:
         """Load a model folder, run folder or Hub id; chunks are as long as the crops it was
-        trained on (recorded in its config) unless ``chunk_seconds`` is given."""
+        trained on and as far apart as its evaluation's (both recorded in its config) unless
+        ``chunk_seconds`` / ``hop_seconds`` are given."""
         model_dir = resolve_model_source(source)
         try:
             # huggingface_hub prints a note to stdout, where results (JSON lines) go; drop it.
@@ -176,13 +179,15 @@ class Predictor:
         return scores
 
     def score_waveform(self, waveform: np.ndarray) -> TrackScores:
-        """Score a float32 mono waveform ``(samples,)`` at the model's sample rate."""
+        """Score a float32 mono waveform ``(samples,)`` at the model's sample rate, at any
+        level: it is levelled as the model's training tracks were before it is cut."""
         if waveform.ndim != 1:
             raise ValueError(f"expected a mono waveform (samples,), got shape {waveform.shape}")
         if waveform.shape[0] < MIN_SECONDS * self.sample_rate:
             seconds = waveform.shape[0] / self.sample_rate
             raise AudioDecodeError("<waveform>",
                                    f"too short: {seconds:.2f} s < minimum {MIN_SECONDS:g} s")
+        waveform = self.model.loudness(waveform.astype(np.float32, copy=False), self.sample_rate)
         chunks, starts = self.chunks(waveform)
         probabilities, embeddings = self._score_chunks(chunks)
         track = probabilities.mean(axis=0)
@@ -225,6 +230,8 @@ def _predictor(model_or_path: Predictor | WaveformClassifier | str | Path, **opt
         return model_or_path
     if isinstance(model_or_path, WaveformClassifier):
         options.setdefault("chunk_seconds", model_or_path.chunk_seconds or DEFAULT_CHUNK_SECONDS)
+        if options.get("hop_seconds") is None:
+            options["hop_seconds"] = model_or_path.hop_seconds
         return Predictor(model_or_path, **options)
     return Predictor.from_pretrained(model_or_path, **options)
 

@@ -6,18 +6,18 @@ The same file runs on one CPU, one GPU or many::
     accelerate launch -m waveform_mir.train recipes/quickstart.yaml --set train.lr=3e-4
     accelerate launch -m waveform_mir.train RECIPE --resume latest
 
-Read top to bottom it is the whole job: prepare data → build model → optimise for a budget
-of steps (random crops, waveform augmentation, warm-up + cosine schedule, gradient
-clipping), evaluating on validation chunks every ``eval_every`` steps and keeping the best
-model by macro-F1 → score the best model on test at track level → write metrics, plots and
-a model card.
+Read top to bottom, :func:`train` is the whole job: prepare data → build model, optimiser
+and schedule → optimise for a budget of steps (:mod:`waveform_mir.training.loop`: random
+crops, waveform augmentation, warm-up + cosine schedule, gradient clipping, evaluating on
+validation chunks every ``eval_every`` steps and keeping the best model by macro-F1) →
+calibrate and score the best model on test at track level → write metrics, plots and a
+model card.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -34,31 +34,21 @@ from waveform_mir.config import Recipe, load_recipe
 from waveform_mir.console import print_error
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
-from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
 from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
-from waveform_mir.metrics import HEADLINE_METRICS
-from waveform_mir.model import WaveformClassifier, build_model
-from waveform_mir.progress import progress_bar
+from waveform_mir.model import WaveformClassifier, build_model_for_data
 from waveform_mir.reporting import report, write_model_card
-from waveform_mir.training.checkpoints import (
-    load_checkpoint,
-    resolve_resume,
-    save_checkpoint,
-    seed_step,
+from waveform_mir.training.checkpoints import load_checkpoint, resolve_resume
+from waveform_mir.training.loop import (
+    LoopState,
+    TrainingDiverged,
+    TrainingRun,
+    eval_split_loader,
+    evaluate_split,
 )
-from waveform_mir.training.regularisation import (
-    inverse_frequency_weights,
-    mixup,
-    random_gain,
-    soft_cross_entropy,
-)
-from waveform_mir.training.schedule import warmup_cosine
+from waveform_mir.training.optimisation import build_optimizer, build_scheduler
+from waveform_mir.training.regularisation import inverse_frequency_weights
 
 console = Console()
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
 
 
 @dataclass
@@ -94,22 +84,6 @@ def flat_config(recipe: Recipe) -> dict:
     return flat
 
 
-def parameter_groups(model: torch.nn.Module, cfg) -> list[dict]:
-    """Front-end and the rest as two optimiser groups, the front-end at ``frontend_lr_scale``.
-
-    Adam moves every weight by about ``lr`` per step whatever its scale; the weights of a mel
-    filterbank are ~1e-3, so at a backbone's learning rate they are overwritten in a handful
-    of steps. A smaller front-end rate lets such kernels be refined rather than replaced.
-    """
-    frontend = [p for p in model.frontend.parameters() if p.requires_grad]
-    rest = [p for name, p in model.named_parameters()
-            if p.requires_grad and not name.startswith("frontend.")]
-    groups = [{"params": rest, "lr": cfg.lr}]
-    if frontend:
-        groups.append({"params": frontend, "lr": cfg.lr * cfg.frontend_lr_scale})
-    return groups
-
-
 def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
     """Random crops of the training split, shuffled or drawn class-balanced."""
     train_split = prepared.dataset["train"]
@@ -121,25 +95,6 @@ def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
     return DataLoader(crops, batch_size=recipe.train.batch_size, shuffle=sampler is None,
                       sampler=sampler, drop_last=len(crops) >= recipe.train.batch_size,
                       collate_fn=collate, num_workers=recipe.train.num_workers)
-
-
-def evaluate_split(model, prepared: PreparedData, split: str, recipe: Recipe,
-                   accelerator: Accelerator, loaders: dict[str, DataLoader]) -> dict:
-    """Track-level scores on ``split``; its chunk loader is built and prepared once per run
-    (``loaders`` caches it), not at every evaluation."""
-    loader = eval_split_loader(prepared, split, recipe, accelerator, loaders)
-    predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
-    return score_tracks(predictions, prepared.label_names)
-
-
-def eval_split_loader(prepared: PreparedData, split: str, recipe: Recipe,
-                      accelerator: Accelerator, loaders: dict[str, DataLoader]) -> DataLoader:
-    """The prepared chunk loader of ``split``, built on first use and kept in ``loaders``."""
-    if split not in loaders:
-        loaders[split] = accelerator.prepare(chunk_loader(
-            prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
-            recipe.train.eval_batch_size))
-    return loaders[split]
 
 
 def calibrate_best(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
@@ -155,12 +110,9 @@ def calibrate_best(model: WaveformClassifier, prepared: PreparedData, recipe: Re
     accelerator.wait_for_everyone()
 
 
-def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = None
-          ) -> TrainResult:
-    """Run one recipe end to end; returns where the best model and test scores went."""
-    cfg = recipe.train
-    output_dir = Path(cfg.output_dir)
-    accelerator = Accelerator(
+def make_accelerator(cfg, output_dir: Path) -> Accelerator:
+    """One ``Accelerator`` for CPU, one GPU or many; gloo data parallel for CPU processes."""
+    return Accelerator(
         cpu=cpu_data_parallel(),
         mixed_precision=cfg.mixed_precision,
         gradient_accumulation_steps=cfg.grad_accumulation,
@@ -169,9 +121,29 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
                                             logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed),
     )
+
+
+def resume_state(accelerator: Accelerator, output_dir: Path, resume: str | None) -> LoopState:
+    """Weights, optimiser, scheduler and RNG states of the checkpoint ``resume`` names (none:
+    a fresh :class:`LoopState`)."""
+    checkpoint = resolve_resume(output_dir, resume)
+    if checkpoint is None:
+        return LoopState()
+    saved = load_checkpoint(accelerator, checkpoint)
+    if accelerator.is_main_process:
+        console.print(f"resumed from {checkpoint} at step {saved['step']}")
+    return LoopState(saved["step"], saved["best_f1"], saved["history"],
+                     saved.get("train_seconds", 0.0))
+
+
+def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = None
+          ) -> TrainResult:
+    """Run one recipe end to end; returns where the best model and test scores went."""
+    cfg = recipe.train
+    output_dir = Path(cfg.output_dir)
+    accelerator = make_accelerator(cfg, output_dir)
     set_seed(cfg.seed)
-    main = accelerator.is_main_process
-    if main:
+    if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         recipe.save(output_dir / "recipe.yaml")
 
@@ -181,136 +153,67 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     id2label = dict(enumerate(prepared.label_names))
     train_loader = make_train_loader(prepared, recipe)
 
-    # Model, optimiser, schedule.
-    model = build_model(recipe.model, sample_rate=recipe.data.sample_rate, id2label=id2label,
-                        chunk_seconds=recipe.data.crop_seconds)
+    # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
+    # and is registered so checkpoints still carry it.
+    model = build_model_for_data(recipe.model, recipe.data, id2label)
     initial_filters = snapshot_filters(model)
-    optimizer = torch.optim.AdamW(parameter_groups(model, cfg), weight_decay=cfg.weight_decay)
-    scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.max_steps)
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_scheduler(optimizer, cfg)
+    accelerator.register_for_checkpointing(scheduler)
     class_weights = None
     if cfg.class_weights:
         class_weights = inverse_frequency_weights(prepared.dataset["train"]["label"],
                                                   len(id2label)).to(accelerator.device)
-    model, optimizer, train_loader, scheduler = accelerator.prepare(
-        model, optimizer, train_loader, scheduler)
+    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     accelerator.init_trackers(recipe.name, config=flat_config(recipe))
 
-    # Resume: weights, optimiser, scheduler and RNG states, then skip the consumed batches.
-    step, best_f1, history, earlier_seconds = 0, -math.inf, [], 0.0
-    checkpoint = resolve_resume(output_dir, resume)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, best_f1, history = state["step"], state["best_f1"], state["history"]
-        earlier_seconds = state.get("train_seconds", 0.0)  # a run's time spans its resumes
-        if main:
-            console.print(f"resumed from {checkpoint} at step {step}")
-
-    best_dir = output_dir / "best"
-    eval_loaders: dict[str, DataLoader] = {}
-    batches_per_epoch = len(train_loader) // cfg.grad_accumulation
+    state = resume_state(accelerator, output_dir, resume)
     started = time.perf_counter()
-    clips_seen = 0
-    model.train()
-    with progress_bar("training", total=cfg.max_steps,
-                      enabled=cfg.progress and accelerator.is_local_main_process) as advance:
-        advance(step)
-        while step < cfg.max_steps:
-            epoch, done_in_epoch = divmod(step, batches_per_epoch)
-            train_loader.set_epoch(epoch)  # the sampler's shuffle / balanced draws
-            train_loader.dataset.set_epoch(epoch)  # the crops' offsets
-            loader = accelerator.skip_first_batches(
-                train_loader, done_in_epoch * cfg.grad_accumulation) if done_in_epoch else \
-                train_loader
-            for batch in loader:
-                seed_step(cfg.seed, step, accelerator.process_index)
-                with accelerator.accumulate(model):
-                    waveform = random_gain(batch["waveform"], cfg.random_gain_db)
-                    targets = torch.nn.functional.one_hot(batch["label"], len(id2label)).float()
-                    waveform, targets = mixup(waveform, targets, cfg.mixup_alpha)
-                    loss = soft_cross_entropy(model(waveform), targets, class_weights,
-                                              cfg.label_smoothing)
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and cfg.grad_clip > 0:
-                        accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                clips_seen += len(waveform) * accelerator.num_processes
-                if not accelerator.sync_gradients:
-                    continue
-                step += 1
-                mean_loss = accelerator.reduce(loss.detach(), "mean").item()
-                if not math.isfinite(mean_loss):
-                    accelerator.end_training()
-                    raise TrainingDiverged(
-                        f"loss became {mean_loss} at step {step}; the last good checkpoint in "
-                        f"{output_dir / 'checkpoints'} is kept (lower train.lr or raise "
-                        f"train.grad_clip, then --resume latest)")
-                accelerator.log({"train/loss": mean_loss,
-                                 "train/lr": scheduler.get_last_lr()[0]}, step=step)
-                advance(info=f"loss {mean_loss:.3f}")
-
-                if step % cfg.eval_every == 0 or step == cfg.max_steps:
-                    scores = evaluate_split(model, prepared, "validation", recipe, accelerator,
-                                            eval_loaders)
-                    elapsed = time.perf_counter() - started
-                    row = {"step": step, "loss": mean_loss, **{
-                        f"val_{k}": scores[k] for k in HEADLINE_METRICS},
-                        "clips_per_second": clips_seen / max(elapsed, 1e-9)}
-                    history.append(row)
-                    accelerator.log({f"val/{k[4:]}": v for k, v in row.items()
-                                     if k.startswith("val_")}, step=step)
-                    if main:
-                        console.print(
-                            f"step {step:>6} · loss {mean_loss:.3f} · val acc "
-                            f"{scores['accuracy']:.3f} · val macro-F1 {scores['macro_f1']:.3f} · "
-                            f"val log loss {scores['log_loss']:.3f} · "
-                            f"{row['clips_per_second']:.0f} clips/s")
-                    if scores["macro_f1"] > best_f1:
-                        best_f1 = scores["macro_f1"]
-                        if main:
-                            accelerator.unwrap_model(model).save_pretrained(best_dir)
-                    accelerator.wait_for_everyone()
-                if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-                    save_checkpoint(accelerator, output_dir, step, cfg.keep_checkpoints,
-                                    {"best_f1": best_f1, "history": history,
-                                     "train_seconds": earlier_seconds + time.perf_counter()
-                                     - started})
-                if step >= cfg.max_steps:
-                    break
+    run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, class_weights)
+    run.optimise(train_loader, state)
 
     # Score the best model on test at track level; write metrics, plots, model card.
     accelerator.wait_for_everyone()
-    best = WaveformClassifier.from_pretrained(best_dir).to(accelerator.device)
+    best = WaveformClassifier.from_pretrained(run.best_dir).to(accelerator.device)
     if cfg.calibrate and len(prepared.dataset["validation"]):
-        calibrate_best(best, prepared, recipe, accelerator, eval_loaders, best_dir)
+        calibrate_best(best, prepared, recipe, accelerator, run.eval_loaders, run.best_dir)
     test_scores = None
     if len(prepared.dataset["test"]):
         test_scores = evaluate_split(best, prepared, "test", recipe, accelerator,
-                                     eval_loaders)
-    if main:
-        summary = {"steps": step, "best_val_macro_f1": best_f1, "history": history,
-                   "temperature": float(best.temperature),
-                   "num_processes": accelerator.num_processes,
-                   "train_seconds": earlier_seconds + time.perf_counter() - started,
-                   "skipped_files": len(prepared.skipped)}
-        (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
-        if test_scores is not None:
-            paths = report(test_scores, output_dir, "test", console)
-            console.print(f"test metrics: {paths['metrics']} · confusion: {paths['confusion']}")
-        recipe.save(best_dir / "recipe.yaml")
-        if initial_filters is not None:
-            final_filters = snapshot_filters(best)
-            save_filters(initial_filters, final_filters, output_dir)
-            plot_filters(initial_filters, final_filters, output_dir / "filters.png",
-                         recipe.data.sample_rate, recipe.model.frontend["name"])
-        write_model_card(best_dir, recipe.to_dict(), test_scores)
-        console.print(f"best model (val macro-F1 {best_f1:.3f}): {best_dir}")
+                                     run.eval_loaders)
+    if accelerator.is_main_process:
+        seconds = state.earlier_seconds + time.perf_counter() - started
+        write_outputs(recipe, best, state, test_scores, initial_filters, seconds,
+                      accelerator.num_processes, len(prepared.skipped))
         if push_to_hub:
-            push_model(best_dir, push_to_hub)
+            push_model(run.best_dir, push_to_hub)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return TrainResult(output_dir, best_dir, test_scores, step)
+    return TrainResult(output_dir, run.best_dir, test_scores, state.step)
+
+
+def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
+                  test_scores: dict | None, initial_filters, seconds: float,
+                  num_processes: int, skipped_files: int) -> None:
+    """Summary JSON, test metrics and confusion plot, learned filters, model card."""
+    output_dir = Path(recipe.train.output_dir)
+    best_dir = output_dir / "best"
+    summary = {"steps": state.step, "best_val_macro_f1": state.best_f1,
+               "history": state.history, "temperature": float(best.temperature),
+               "num_processes": num_processes, "train_seconds": seconds,
+               "skipped_files": skipped_files}
+    (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
+    if test_scores is not None:
+        paths = report(test_scores, output_dir, "test", console)
+        console.print(f"test metrics: {paths['metrics']} · confusion: {paths['confusion']}")
+    recipe.save(best_dir / "recipe.yaml")
+    if initial_filters is not None:
+        final_filters = snapshot_filters(best)
+        save_filters(initial_filters, final_filters, output_dir)
+        plot_filters(initial_filters, final_filters, output_dir / "filters.png",
+                     recipe.data.sample_rate, recipe.model.frontend["name"])
+    write_model_card(best_dir, recipe.to_dict(), test_scores)
+    console.print(f"best model (val macro-F1 {state.best_f1:.3f}): {best_dir}")
 
 
 def push_model(model_dir: Path, repo_id: str) -> None:

@@ -46,16 +46,18 @@ def default_cache_root() -> Path:
     return Path(os.environ.get("WAVEFORM_MIR_CACHE") or Path.home() / ".cache" / "waveform_mir")
 
 
-def cache_key(source: str, options: dict[str, Any], sample_rate: int) -> str:
+def cache_key(source: str, options: dict[str, Any], sample_rate: int,
+              loudness: dict[str, Any] | None = None) -> str:
     """A stable hash of what determines the decoded audio (independent of dict order)."""
     payload = {"format": CACHE_FORMAT, "source": source, "options": options,
-               "sample_rate": sample_rate}
+               "sample_rate": sample_rate, "loudness": loudness}
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def cache_entry(root: Path, source: str, options: dict[str, Any], sample_rate: int) -> Path:
-    return root / f"{source}-{cache_key(source, options, sample_rate)}"
+def cache_entry(root: Path, source: str, options: dict[str, Any], sample_rate: int,
+                loudness: dict[str, Any] | None = None) -> Path:
+    return root / f"{source}-{cache_key(source, options, sample_rate, loudness)}"
 
 
 def is_complete(entry: Path) -> bool:

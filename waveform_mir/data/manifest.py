@@ -19,6 +19,7 @@ import datasets
 import numpy as np
 
 from .audio import decode_audio
+from .loudness import Loudness
 
 SPLITS = ("train", "validation", "test")
 
@@ -55,6 +56,17 @@ def render_file(
     return decode_audio(
         row["path"], sample_rate, min_seconds=min_seconds, max_seconds=max_seconds
     )
+
+
+def render_normalised(row: dict[str, Any], sample_rate: int, *, render: Render,
+                      loudness: Loudness) -> np.ndarray:
+    """``render``'s waveform levelled by ``loudness`` (see :mod:`.loudness`)."""
+    return loudness(render(row, sample_rate), sample_rate)
+
+
+def normalised(render: Render, loudness: Loudness) -> Render:
+    """A picklable renderer that levels every track ``render`` produces."""
+    return partial(render_normalised, render=render, loudness=loudness)
 
 
 def file_renderer(min_seconds: float = 0.0, max_seconds: float | None = None) -> Render:

@@ -3,12 +3,14 @@
 The one entry point training, evaluation and the ``prepare`` command share. A complete cache
 entry for the same source, options and sample rate is loaded without building the manifest
 (no metadata parsing, no network for Hub sources); otherwise the builder's manifest is decoded
-into the cache with one overall progress bar. Streamed Hub datasets skip the cache and decode
-lazily as they are iterated.
+into the cache with one overall progress bar. Every track is levelled by the config's
+``loudness`` as it is decoded, and that setting is part of the cache key. Streamed Hub
+datasets skip the cache and decode lazily as they are iterated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +29,8 @@ from .cache import (
     is_complete,
     load_entry,
 )
-from .manifest import SPLITS, Manifest
+from .loudness import Loudness
+from .manifest import SPLITS, Manifest, normalised
 from .registry import build_manifest
 
 
@@ -58,16 +61,20 @@ def prepare_dataset(
     ``refresh`` re-decodes even if a cache entry exists (after the audio files changed).
     """
     root = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_root()
-    entry = cache_entry(root, config.source, config.options, config.sample_rate)
+    loudness = Loudness.from_dict(config.loudness)
+    entry = cache_entry(root, config.source, config.options, config.sample_rate,
+                        loudness.to_dict())
     if is_complete(entry) and not refresh:
         return _from_entry(entry)
     manifest = build_manifest(config.source, dict(config.options))
+    manifest = dataclasses.replace(manifest, render=normalised(manifest.render, loudness))
     if isinstance(manifest.splits, datasets.IterableDatasetDict):
         return _streamed(manifest, config.sample_rate)
     info = {
         "source": config.source,
         "options": config.options,
         "sample_rate": config.sample_rate,
+        "loudness": loudness.to_dict(),
         "label_names": manifest.label_names,
         "dropped": manifest.dropped,
         "rows": {split: len(manifest.splits[split]) for split in SPLITS},

@@ -74,13 +74,16 @@ def load_checkpoint(accelerator: Accelerator, path: Path) -> dict:
     return json.loads((path / "trainer_state.json").read_text())
 
 
-def seed_step(seed: int, step: int, process_index: int) -> None:
-    """Seed torch's global RNG from ``(seed, step, process)`` before every optimiser step.
+def seed_step(seed: int, step: int, process_index: int, micro_batch: int = 0) -> None:
+    """Seed torch's global RNG from ``(seed, step, process, micro-batch)`` before every
+    micro-batch.
 
     Dropout, SpecAugment and mixup then draw the same numbers at step ``k`` whether the run
     went straight through or was resumed from a checkpoint — whatever else (a data loader
     creating its iterator, an evaluation) consumed random numbers in between — while the
-    processes of a distributed run still draw different ones.
+    processes of a distributed run, and the micro-batches of one gradient-accumulation
+    window, still draw different ones.
     """
-    entropy = np.random.SeedSequence([seed, step, process_index]).generate_state(1)[0]
+    entropy = np.random.SeedSequence([seed, step, process_index, micro_batch]
+                                     ).generate_state(1)[0]
     torch.manual_seed(int(entropy))

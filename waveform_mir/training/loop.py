@@ -1,0 +1,194 @@
+"""The optimisation loop of ``waveform_mir.train``: steps, validation, best model, checkpoints.
+
+One :class:`TrainingRun` holds the prepared parts of a run (model, optimiser, scheduler,
+loaders) and walks optimiser steps until the budget is spent, evaluating on validation and
+checkpointing on the recipe's schedule. Everything here is the same for one process and for
+many: the scheduler steps once per optimiser step, evaluation gathers every chunk exactly once,
+and random draws are seeded per (step, process, micro-batch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from rich.console import Console
+from torch.utils.data import DataLoader
+
+from waveform_mir.config import Recipe
+from waveform_mir.data import PreparedData
+from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
+from waveform_mir.metrics import HEADLINE_METRICS
+from waveform_mir.progress import progress_bar
+from waveform_mir.training.checkpoints import save_checkpoint, seed_step
+from waveform_mir.training.regularisation import mixup, random_gain, soft_cross_entropy
+
+console = Console()
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
+
+
+@dataclass
+class LoopState:
+    """Where a run stands: optimiser steps done, best validation macro-F1, the evaluation
+    history, and the seconds spent before the last resume (a run's time spans its resumes)."""
+
+    step: int = 0
+    best_f1: float = -math.inf
+    history: list[dict] = field(default_factory=list)
+    earlier_seconds: float = 0.0
+
+
+def training_loss(model, batch: dict, cfg, num_classes: int,
+                  class_weights: torch.Tensor | None) -> torch.Tensor:
+    """Augment one micro-batch (gain, mixup) and return its soft-target cross-entropy."""
+    waveform = random_gain(batch["waveform"], cfg.random_gain_db)
+    targets = torch.nn.functional.one_hot(batch["label"], num_classes).float()
+    waveform, targets = mixup(waveform, targets, cfg.mixup_alpha)
+    return soft_cross_entropy(model(waveform), targets, class_weights, cfg.label_smoothing)
+
+
+def evaluate_split(model, prepared: PreparedData, split: str, recipe: Recipe,
+                   accelerator: Accelerator, loaders: dict[str, DataLoader]) -> dict:
+    """Track-level scores on ``split``; its chunk loader is built and prepared once per run
+    (``loaders`` caches it), not at every evaluation."""
+    loader = eval_split_loader(prepared, split, recipe, accelerator, loaders)
+    predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
+    return score_tracks(predictions, prepared.label_names)
+
+
+def eval_split_loader(prepared: PreparedData, split: str, recipe: Recipe,
+                      accelerator: Accelerator, loaders: dict[str, DataLoader]) -> DataLoader:
+    """The prepared chunk loader of ``split``, built on first use and kept in ``loaders``."""
+    if split not in loaders:
+        loaders[split] = accelerator.prepare(chunk_loader(
+            prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
+            recipe.train.eval_batch_size))
+    return loaders[split]
+
+
+@dataclass
+class TrainingRun:
+    """The prepared parts of one run and the loop that optimises them."""
+
+    recipe: Recipe
+    accelerator: Accelerator
+    prepared: PreparedData
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    class_weights: torch.Tensor | None
+    eval_loaders: dict[str, DataLoader] = field(default_factory=dict)
+
+    @property
+    def best_dir(self) -> Path:
+        return Path(self.recipe.train.output_dir) / "best"
+
+    def optimise(self, train_loader: DataLoader, state: LoopState) -> None:
+        """Optimiser steps until ``max_steps``: evaluate, keep the best, checkpoint.
+
+        Every micro-batch seeds torch's RNG from ``(seed, step, process, micro-batch)``, so
+        the micro-batches of one accumulation window draw different gains, mixup pairs,
+        masks and dropout, and a resumed run draws what an uninterrupted one would.
+        """
+        cfg, accelerator = self.recipe.train, self.accelerator
+        num_classes = len(self.prepared.label_names)
+        batches_per_epoch = len(train_loader) // cfg.grad_accumulation
+        started, clips_seen, micro = time.perf_counter(), 0, 0
+        self.model.train()
+        with progress_bar("training", total=cfg.max_steps,
+                          enabled=cfg.progress and accelerator.is_local_main_process) as advance:
+            advance(state.step)
+            while state.step < cfg.max_steps:
+                for batch in self.epoch_batches(train_loader, state.step, batches_per_epoch):
+                    seed_step(cfg.seed, state.step, accelerator.process_index, micro)
+                    with accelerator.accumulate(self.model):
+                        loss = training_loss(self.model, batch, cfg, num_classes,
+                                             self.class_weights)
+                        accelerator.backward(loss)
+                        if accelerator.sync_gradients and cfg.grad_clip > 0:
+                            accelerator.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                        self.optimizer.step()
+                        self.optimizer.zero_grad()
+                    clips_seen += len(batch["label"]) * accelerator.num_processes
+                    if not accelerator.sync_gradients:
+                        micro += 1
+                        continue
+                    micro = 0
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    self.scheduler.step()
+                    state.step += 1
+                    mean_loss = self.log_step(loss, lr, state.step)
+                    advance(info=f"loss {mean_loss:.3f}")
+                    elapsed = time.perf_counter() - started
+                    self.after_step(state, mean_loss, clips_seen / max(elapsed, 1e-9),
+                                    state.earlier_seconds + elapsed)
+                    if state.step >= cfg.max_steps:
+                        break
+
+    def epoch_batches(self, train_loader: DataLoader, step: int, batches_per_epoch: int):
+        """The rest of the epoch ``step`` falls in: sampler and crops set to that epoch, the
+        micro-batches already consumed (by a run that was interrupted) skipped."""
+        epoch, done_in_epoch = divmod(step, batches_per_epoch)
+        train_loader.set_epoch(epoch)  # the sampler's shuffle / balanced draws
+        train_loader.dataset.set_epoch(epoch)  # the crops' offsets
+        if not done_in_epoch:
+            return train_loader
+        return self.accelerator.skip_first_batches(
+            train_loader, done_in_epoch * self.recipe.train.grad_accumulation)
+
+    def log_step(self, loss: torch.Tensor, lr: float, step: int) -> float:
+        """Mean loss over processes, logged with the learning rate step ``step`` used;
+        raises :class:`TrainingDiverged` on a NaN or infinite loss."""
+        mean_loss = self.accelerator.reduce(loss.detach(), "mean").item()
+        if not math.isfinite(mean_loss):
+            self.accelerator.end_training()
+            raise TrainingDiverged(
+                f"loss became {mean_loss} at step {step}; the last good checkpoint in "
+                f"{Path(self.recipe.train.output_dir) / 'checkpoints'} is kept (lower "
+                f"train.lr or raise train.grad_clip, then --resume latest)")
+        self.accelerator.log({"train/loss": mean_loss, "train/lr": lr}, step=step)
+        return mean_loss
+
+    def after_step(self, state: LoopState, loss: float, clips_per_second: float,
+                   seconds: float) -> None:
+        """Evaluate and keep the best model every ``eval_every`` steps; checkpoint every
+        ``checkpoint_every`` steps; both at the last step."""
+        cfg, step = self.recipe.train, state.step
+        last = step == cfg.max_steps
+        if step % cfg.eval_every == 0 or last:
+            self.evaluate_and_keep_best(state, loss, clips_per_second)
+        if step % cfg.checkpoint_every == 0 or last:
+            save_checkpoint(self.accelerator, Path(cfg.output_dir), step, cfg.keep_checkpoints,
+                            {"best_f1": state.best_f1, "history": state.history,
+                             "train_seconds": seconds})
+
+    def evaluate_and_keep_best(self, state: LoopState, loss: float,
+                               clips_per_second: float) -> None:
+        """Validation scores into the history and the logs; save the model if it is the best
+        by macro-F1 so far."""
+        accelerator = self.accelerator
+        scores = evaluate_split(self.model, self.prepared, "validation", self.recipe,
+                                accelerator, self.eval_loaders)
+        row = {"step": state.step, "loss": loss,
+               **{f"val_{k}": scores[k] for k in HEADLINE_METRICS},
+               "clips_per_second": clips_per_second}
+        state.history.append(row)
+        accelerator.log({f"val/{k[4:]}": v for k, v in row.items() if k.startswith("val_")},
+                        step=state.step)
+        if accelerator.is_main_process:
+            console.print(
+                f"step {state.step:>6} · loss {loss:.3f} · val acc {scores['accuracy']:.3f} · "
+                f"val macro-F1 {scores['macro_f1']:.3f} · val log loss "
+                f"{scores['log_loss']:.3f} · {clips_per_second:.0f} clips/s")
+        if scores["macro_f1"] > state.best_f1:
+            state.best_f1 = scores["macro_f1"]
+            if accelerator.is_main_process:
+                accelerator.unwrap_model(self.model).save_pretrained(self.best_dir)
+        accelerator.wait_for_everyone()
