@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from waveform_mir.frontends.compression import LogCompression
 from waveform_mir.frontends.normalisation import FeatureNorm
+from waveform_mir.frontends.positive_kernels import effective_parameters
 
 OutputKind = Literal["1d", "2d"]
 
@@ -72,10 +73,10 @@ class TimeFrequencyFrontend(Frontend):
         return self.norm(self.compress(spec)).unsqueeze(1)
 
     def learned_filters(self) -> dict[str, Tensor] | None:
-        """The transform's trainable kernels by name (e.g. ``mel_basis``), or ``None``."""
-        learned = {
-            name: param.detach().clone()
-            for name, param in self.transform.named_parameters()
-            if param.requires_grad
-        }
-        return learned or None
+        """What the transform learns: its own summary where it has one (centre frequencies
+        and bandwidths), else its trainable kernels by name as the computation uses them
+        (e.g. ``mel_basis``, not its log-parametrised original); ``None`` when frozen."""
+        own = getattr(self.transform, "learned_filters", None)
+        if callable(own):
+            return own()
+        return effective_parameters(self.transform) or None
