@@ -24,6 +24,7 @@ from waveform_mir.data import (
 from waveform_mir.data.cache import cache_key
 from waveform_mir.data.commands import add_prepare_parser
 from waveform_mir.data.loader import WaveformColumn, chunk_starts
+from waveform_mir.data.pcm import from_pcm16
 
 RENDER_CLIP = synthetic.render_clip
 SMALL = {"num_per_class": {"train": 2, "validation": 1, "test": 1}, "seconds": 1.0,
@@ -33,6 +34,11 @@ SMALL = {"num_per_class": {"train": 2, "validation": 1, "test": 1}, "seconds": 1
 def _config(tmp_path, **options) -> DataConfig:
     return DataConfig(source="synthetic", options={**SMALL, **options}, sample_rate=8000,
                       cache_dir=str(tmp_path / "cache"))
+
+
+def _floats(stored: list[int]) -> np.ndarray:
+    """A row's stored int16 PCM as the float32 samples the loader serves."""
+    return from_pcm16(np.asarray(stored, dtype=np.int16))
 
 
 class Interrupted(BaseException):
@@ -116,9 +122,10 @@ def split(tmp_path_factory):
 
 def test_waveform_column_matches_rows_and_honours_indices(split):
     column = WaveformColumn(split)
-    np.testing.assert_array_equal(column[3], split[3]["waveform"])
+    np.testing.assert_array_equal(column[3], _floats(split[3]["waveform"]))
+    assert column[3].dtype == np.float32
     shuffled = split.shuffle(seed=0)
-    np.testing.assert_array_equal(WaveformColumn(shuffled)[0], shuffled[0]["waveform"])
+    np.testing.assert_array_equal(WaveformColumn(shuffled)[0], _floats(shuffled[0]["waveform"]))
     assert column.lengths.tolist() == [8000] * len(split)
 
 
@@ -127,7 +134,7 @@ def test_random_crops_are_slices_and_seeded(split):
     item = crops[5]
     assert item["waveform"].shape == (3000,) and item["waveform"].dtype == torch.float32
     assert item["label"] == split[5]["label"]
-    full = np.asarray(split[5]["waveform"], dtype=np.float32)
+    full = _floats(split[5]["waveform"])
     start = int(np.argmin([np.abs(full[s : s + 3000] - item["waveform"].numpy()).sum()
                            for s in range(5001)]))
     np.testing.assert_array_equal(full[start : start + 3000], item["waveform"].numpy())
@@ -163,7 +170,7 @@ def test_chunk_dataset(split):
     assert batch["track_index"].tolist() == [0, 0, 0, 1]
     assert batch["label"].tolist()[:3] == [split[0]["label"]] * 3
     last = chunks[2]["waveform"].numpy()
-    np.testing.assert_array_equal(last, np.asarray(split[0]["waveform"][5000:], np.float32))
+    np.testing.assert_array_equal(last, _floats(split[0]["waveform"][5000:]))
     long = ChunkDataset(split, 10000, 5000)
     assert len(long) == len(split) and long[0]["waveform"].shape == (10000,)
 

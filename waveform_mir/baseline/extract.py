@@ -21,6 +21,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from waveform_mir.config import DataConfig
+from waveform_mir.data.loader import WaveformColumn
 from waveform_mir.progress import progress_bar
 
 from .features import BLOCKS, HOP, N_FFT, STATISTICS, clip_features, feature_dim
@@ -67,9 +68,10 @@ def compile_feature_code(sample_rate: int, chunk_seconds: float) -> None:
 def extract_split(split: datasets.Dataset, sample_rate: int, chunk_seconds: float,
                   n_jobs: int = -1, description: str = "features", progress: bool = True
                   ) -> SplitFeatures:
-    """Chunk features of every row of a prepared split (columns ``waveform``, ``label``)."""
-    waveforms = split.select_columns(["waveform"]).with_format("numpy")
-    tasks = (delayed(clip_features)(waveforms[i]["waveform"], sample_rate, chunk_seconds)
+    """Chunk features of every row of a prepared split (columns ``waveform``, ``label``);
+    each track is read from the cache's int16 PCM as float32 in [-1, 1]."""
+    waveforms = WaveformColumn(split)
+    tasks = (delayed(clip_features)(waveforms[i], sample_rate, chunk_seconds)
              for i in range(len(split)))
     per_track = []
     with progress_bar(description, total=len(split), enabled=progress) as advance:

@@ -3,17 +3,19 @@
 Decoding MP3 is by far the slowest step of training on raw audio, so it happens once per
 (source, options, sample rate): ``datasets.Dataset.map`` renders rows to waveforms in
 ``num_proc`` worker processes and writes them with a small ``writer_batch_size`` so memory
-stays flat even for 30 s clips. Rows are processed in shards, each written to its own Arrow
-file(s) and marked done, so an interrupted preparation of a 100k-track dataset resumes after
-the last finished shard instead of starting over. When every split is done, the
-finished ``DatasetDict`` is saved with ``save_to_disk``, the shard files are removed and a
-``info.json`` marks the cache complete.
+stays flat even for 30 s clips. Audio is stored as 16-bit PCM (:mod:`.pcm`), 2 bytes a
+sample, and read back as float32 only crop by crop (:class:`~.loader.WaveformColumn`). Rows
+are processed in shards, each written once, straight to its final Arrow file(s), and marked
+done (:mod:`.store`), so an interrupted preparation of a 100k-track dataset resumes after the
+last finished shard instead of starting over, and disk never holds the audio twice. When
+every split is done, ``skipped.csv`` and, last, ``info.json`` (which lists each split's
+files) mark the cache complete.
 
 Layout of one cache entry::
 
-    <cache_root>/<source>-<key>/dataset/     DatasetDict (save_to_disk)
+    <cache_root>/<source>-<key>/dataset/     <split>-<rows>[_<worker>_of_<n>].arrow files
     <cache_root>/<source>-<key>/skipped.csv  split, track_id, file, reason of each skipped file
-    <cache_root>/<source>-<key>/info.json    what was built, label names, drop counts
+    <cache_root>/<source>-<key>/info.json    what was built, label names, drop counts, files
 """
 
 from __future__ import annotations
@@ -33,9 +35,22 @@ import numpy as np
 
 from .audio import AudioDecodeError
 from .manifest import SPLITS, Manifest, Render
+from .pcm import to_pcm16
+from .store import (
+    DATA_DIR,
+    discard_unfinished,
+    drop_markers,
+    error_reasons,
+    finished_files,
+    load_split,
+    mark_finished,
+    open_rows,
+    shard_name,
+    shard_ranges,
+)
 
-CACHE_FORMAT = 1  # bump when the stored layout or decoding changes, to invalidate old caches
-WRITER_BATCH_SIZE = 16  # rows per Arrow record batch: ~30 MB for 30 s clips at 16 kHz
+CACHE_FORMAT = 2  # bump when the stored layout or decoding changes, to invalidate old caches
+WRITER_BATCH_SIZE = 16  # rows per Arrow record batch: ~15 MB of int16 for 30 s at 16 kHz
 SHARD_ROWS_PER_PROC = 256  # rows per shard and worker: the unit of progress and of resuming
 
 Skipped = tuple[str, str]  # (file or track id, reason)
@@ -61,7 +76,7 @@ def cache_entry(root: Path, source: str, options: dict[str, Any], sample_rate: i
 
 
 def is_complete(entry: Path) -> bool:
-    return (entry / "info.json").is_file() and (entry / "dataset").is_dir()
+    return (entry / "info.json").is_file() and (entry / DATA_DIR).is_dir()
 
 
 def load_entry(entry: Path) -> tuple[datasets.DatasetDict, dict[str, Any], list[Skipped]]:
@@ -69,7 +84,12 @@ def load_entry(entry: Path) -> tuple[datasets.DatasetDict, dict[str, Any], list[
     info = json.loads((entry / "info.json").read_text())
     with (entry / "skipped.csv").open(newline="") as handle:
         skipped = [(row["file"], row["reason"]) for row in csv.DictReader(handle)]
-    return datasets.load_from_disk(str(entry / "dataset")), info, skipped
+    splits = {
+        split: load_split(entry / DATA_DIR, info["files"][split],
+                          datasets.Features.from_dict(info["features"][split]))
+        for split in SPLITS
+    }
+    return datasets.DatasetDict(splits), info, skipped
 
 
 def decode_batch(
@@ -98,10 +118,22 @@ def decode_batch(
     return out
 
 
-def decoded_features(manifest_features: datasets.Features, drop: tuple[str, ...]):
+def encode_batch(
+    batch: dict[str, list], *, render: Render, sample_rate: int, drop: tuple[str, ...]
+) -> dict[str, list]:
+    """``map`` function: :func:`decode_batch`, then every waveform ``(samples,)`` as int16
+    PCM (:func:`~.pcm.to_pcm16`), the form the cache stores at 2 bytes a sample."""
+    out = decode_batch(batch, render=render, sample_rate=sample_rate, drop=drop)
+    out["waveform"] = [to_pcm16(wave) for wave in out["waveform"]]
+    return out
+
+
+def decoded_features(
+    manifest_features: datasets.Features, drop: tuple[str, ...]
+) -> datasets.Features:
     kept = {name: f for name, f in manifest_features.items() if name not in drop}
     return datasets.Features(
-        {**kept, "waveform": datasets.List(datasets.Value("float32")),
+        {**kept, "waveform": datasets.List(datasets.Value("int16")),
          "error": datasets.Value("string")}
     )
 
@@ -118,75 +150,86 @@ def _quiet_datasets():
             datasets.enable_progress_bars()
 
 
+Shard = tuple[str, int, int]  # (name, first row, row after the last)
+
+
+def planned_shards(manifest: Manifest, num_proc: int) -> dict[str, list[Shard]]:
+    """Each split's shards: ``SHARD_ROWS_PER_PROC`` rows per worker, so every worker of a
+    shard has a full share and progress advances in even steps."""
+    shard_rows = SHARD_ROWS_PER_PROC * max(1, num_proc)
+    return {
+        split: [(shard_name(split, start, stop), start, stop)
+                for start, stop in shard_ranges(len(manifest.splits[split]), shard_rows)]
+        for split in SPLITS
+    }
+
+
 def decode_split(
     rows: datasets.Dataset,
+    shards: list[Shard],
+    features: datasets.Features,
     manifest: Manifest,
     sample_rate: int,
-    work: Path,
-    prefix: str,
+    folder: Path,
     num_proc: int,
     advance: Callable[[int], None],
-) -> datasets.Dataset:
-    """Decode one split shard by shard into ``work``; finished shards are reused on re-run."""
-    features = decoded_features(rows.features, manifest.drop_columns)
-    if len(rows) == 0:
-        return datasets.Dataset.from_dict({name: [] for name in features}, features=features)
+) -> list[str]:
+    """Decode one split's ``shards`` into their final files in ``folder``; finished shards
+    (from an interrupted run) are reused. Returns the split's file names in row order."""
     kwargs = {"render": manifest.render, "sample_rate": sample_rate,
               "drop": manifest.drop_columns}
-    shard_rows = SHARD_ROWS_PER_PROC * max(1, num_proc)
-    shards = []
-    for number, start in enumerate(range(0, len(rows), shard_rows)):
-        name = f"{prefix}-{number:05d}"
-        done = work / f"{name}.done.json"
-        part = rows.select(range(start, min(start + shard_rows, len(rows))))
-        if done.is_file():  # finished by an earlier, interrupted run
-            files = json.loads(done.read_text())
-            shards.append(datasets.concatenate_datasets(
-                [datasets.Dataset.from_file(f) for f in files]))
-        else:
+    files = []
+    for name, start, stop in shards:
+        done = finished_files(folder, name)
+        if done is None:
+            part = rows.select(range(start, stop))
             workers = min(num_proc, len(part))
             decoded = part.map(
-                decode_batch, batched=True, batch_size=WRITER_BATCH_SIZE, fn_kwargs=kwargs,
+                encode_batch, batched=True, batch_size=WRITER_BATCH_SIZE, fn_kwargs=kwargs,
                 writer_batch_size=WRITER_BATCH_SIZE, num_proc=workers if workers > 1 else None,
                 remove_columns=part.column_names, features=features,
-                cache_file_name=str(work / f"{name}.arrow"), new_fingerprint=name,
+                cache_file_name=str(folder / f"{name}.arrow"), new_fingerprint=name,
+                load_from_cache_file=False,
             )
-            done.write_text(json.dumps([f["filename"] for f in decoded.cache_files]))
-            shards.append(decoded)
-        advance(len(part))
-    return datasets.concatenate_datasets(shards)
+            done = [Path(f["filename"]).name for f in decoded.cache_files]
+            mark_finished(folder, name, done)
+        files.extend(done)
+        advance(stop - start)
+    return files
 
 
-def split_failures(decoded: datasets.Dataset) -> tuple[datasets.Dataset, list[dict[str, str]]]:
-    """Separate rows whose rendering failed; returns the good rows and one record per failure."""
-    errors = np.asarray(decoded.with_format("numpy")["error"], dtype=str)
-    bad = np.flatnonzero(errors != "")
-    meta = decoded.select_columns([c for c in ("track_id", "path") if c in decoded.column_names])
-    failures = [
+def failure_records(rows: datasets.Dataset) -> list[dict[str, str]]:
+    """One record (``track_id``, ``file``, ``reason``) per row whose rendering failed."""
+    reasons = error_reasons(rows)
+    bad = np.flatnonzero(reasons != "")
+    meta = rows.select_columns([c for c in ("track_id", "path") if c in rows.column_names])
+    return [
         {"track_id": row["track_id"], "file": row.get("path", row["track_id"]),
-         "reason": str(errors[i])}
+         "reason": str(reasons[i])}
         for i, row in zip(bad, meta.select(bad), strict=True)
     ]
-    good = decoded.select(np.flatnonzero(errors == "")).remove_columns("error")
-    return good, failures
 
 
 def write_entry(
     entry: Path,
-    splits: dict[str, datasets.Dataset],
+    files: dict[str, list[str]],
+    features: dict[str, datasets.Features],
     failures: dict[str, list[dict[str, str]]],
     info: dict[str, Any],
 ) -> None:
-    """Save the finished splits, the skipped-file report and, last, the completion marker."""
-    # An empty split must still be written as one (empty) shard, or it cannot be loaded back.
-    shards = {name: None if len(split) else 1 for name, split in splits.items()}
-    datasets.DatasetDict(splits).save_to_disk(str(entry / "dataset"), num_shards=shards)
+    """Write the skipped-file report and, last, ``info.json`` (with each split's files and
+    features), which marks the entry complete and replaces the shard markers."""
     with (entry / "skipped.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, ["split", "track_id", "file", "reason"])
         writer.writeheader()
         for split, records in failures.items():
             writer.writerows({"split": split, **record} for record in records)
-    (entry / "info.json").write_text(json.dumps(info, indent=2, default=str))
+    # Markers go first: a kill before info.json then rebuilds rather than mistaking the data
+    # of a finished entry for shards to reuse when it is refreshed.
+    drop_markers(entry / DATA_DIR)
+    record = {**info, "files": files,
+              "features": {split: f.to_dict() for split, f in features.items()}}
+    (entry / "info.json").write_text(json.dumps(record, indent=2, default=str))
 
 
 def decode_manifest(
@@ -198,22 +241,23 @@ def decode_manifest(
     advance: Callable[[str, int], None] = lambda split, n: None,
 ) -> None:
     """Decode every split of ``manifest`` into the cache ``entry`` (resumable, see module)."""
-    work = entry / "_shards"
-    work.mkdir(parents=True, exist_ok=True)
-    good, failures = {}, {}
+    folder = entry / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = planned_shards(manifest, num_proc)
+    discard_unfinished(folder, [name for split in SPLITS for name, _, _ in shards[split]])
+    files, features, failures = {}, {}, {}
     with _quiet_datasets():
         for split in SPLITS:
-            decoded = decode_split(
-                manifest.splits[split], manifest, sample_rate, work, split, num_proc,
+            rows = manifest.splits[split]
+            features[split] = decoded_features(rows.features, manifest.drop_columns)
+            files[split] = decode_split(
+                rows, shards[split], features[split], manifest, sample_rate, folder, num_proc,
                 lambda n, split=split: advance(split, n),
             )
-            good[split], failures[split] = split_failures(decoded)
-        total = sum(len(manifest.splits[s]) for s in SPLITS)
-        if total and not sum(len(d) for d in good.values()):
-            first = next(f for records in failures.values() for f in records)
-            shutil.rmtree(work)  # nothing worth resuming; a re-run must decode afresh
-            raise AudioDecodeError(first["file"], f"every file failed; first: {first['reason']}")
-        if (entry / "dataset").exists():
-            shutil.rmtree(entry / "dataset")
-        write_entry(entry, good, failures, info)
-    shutil.rmtree(work)
+            failures[split] = failure_records(open_rows(folder, files[split], features[split]))
+    total = sum(len(manifest.splits[s]) for s in SPLITS)
+    if total and sum(len(records) for records in failures.values()) == total:
+        first = next(f for records in failures.values() for f in records)
+        shutil.rmtree(folder)  # nothing worth resuming; a re-run must decode afresh
+        raise AudioDecodeError(first["file"], f"every file failed; first: {first['reason']}")
+    write_entry(entry, files, features, failures, info)

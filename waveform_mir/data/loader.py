@@ -1,9 +1,10 @@
 """Torch datasets over the decoded cache: random crops, evaluation chunks, balanced sampling.
 
-Serving must not decode: the cache stores every waveform in a memory-mapped Arrow column, and
-:class:`WaveformColumn` turns row ``i`` into a zero-copy numpy view of that column, so a
-training crop costs one slice and one copy of ``crop_samples`` floats (no per-row Python
-conversion by ``datasets``' formatter, which is ~100× slower).
+Serving must not decode: the cache stores every waveform as 16-bit PCM in a memory-mapped
+Arrow column, and :class:`WaveformColumn` turns row ``i`` into a zero-copy numpy view of that
+column, so a training crop costs one slice and one pass that scales ``crop_samples`` int16
+samples to float32 in [-1, 1] (no per-row Python conversion by ``datasets``' formatter, which
+is ~100× slower, and never a whole track converted for one crop).
 
 Short clips are zero-padded, not tiled: tiling invents a rhythm (a loop seam every clip
 length) that a genre model could latch onto, whereas silence is neutral. A training crop of a
@@ -16,19 +17,28 @@ from collections.abc import Iterator, Sequence
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import torch
 from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
+from .pcm import from_pcm16
+
 
 class WaveformColumn:
-    """Row ``i`` of a dataset's ``waveform`` column as a read-only numpy view (no copy).
+    """The cache's ``waveform`` column (int16 PCM, see :mod:`.pcm`), read as float32.
 
-    Honours an indices mapping (after ``select``/``shuffle``) so row ``i`` is the dataset's
-    row ``i``. Arrays are built lazily and not pickled, so DataLoader workers started with
-    ``spawn`` rebuild them from the (memory-mapped) dataset instead of copying audio.
+    :meth:`pcm` is row ``i`` as a read-only int16 view (no copy); indexing returns the row
+    as float32 in [-1, 1]. Honours an indices mapping (after ``select``/``shuffle``) so row
+    ``i`` is the dataset's row ``i``. Arrays are built lazily and not pickled, so DataLoader
+    workers started with ``spawn`` rebuild them from the (memory-mapped) dataset instead of
+    copying audio.
     """
 
     def __init__(self, split: datasets.Dataset, column: str = "waveform") -> None:
+        value_type = split.data.column(column).type.value_type
+        if value_type != pa.int16():
+            raise TypeError(f"column {column!r} holds {value_type}, not the cache's int16 PCM; "
+                            "load the split with prepare_dataset")
         self.split = split
         self.column = column
         self._arrays: tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -68,9 +78,15 @@ class WaveformColumn:
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, row: int) -> np.ndarray:
+    def pcm(self, row: int) -> np.ndarray:
+        """Row ``row``'s samples ``(samples,)`` as stored: an int16 view into the cache."""
         values, chunk_of, start, stop = self.arrays
         return values[chunk_of[row]][start[row] : stop[row]]
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        """The whole of row ``row`` as float32 ``(samples,)`` in [-1, 1] (a converted copy;
+        crops convert just their slice of :meth:`pcm`)."""
+        return from_pcm16(self.pcm(row))
 
 
 def _labels(split: datasets.Dataset) -> np.ndarray:
@@ -78,9 +94,14 @@ def _labels(split: datasets.Dataset) -> np.ndarray:
 
 
 def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
-    """Copy ``wave`` into zeros of length ``size`` at ``offset`` (wave no longer than size)."""
+    """Copy ``wave`` into zeros of length ``size`` at ``offset`` (wave no longer than size);
+    int16 PCM is scaled to float32 on the way, so a cached clip is converted only once."""
     out = np.zeros(size, dtype=np.float32)
-    out[offset : offset + wave.shape[0]] = wave
+    part = out[offset : offset + wave.shape[0]]
+    if wave.dtype == np.int16:
+        from_pcm16(wave, out=part)
+    else:
+        part[:] = wave
     return out
 
 
@@ -108,12 +129,12 @@ class RandomCropDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> dict:
-        wave = self.waveforms[index]
+        wave = self.waveforms.pcm(index)
         size = self.crop_samples
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if wave.shape[0] >= size:
             start = int(rng.integers(0, wave.shape[0] - size + 1))
-            crop = np.array(wave[start : start + size], dtype=np.float32)
+            crop = from_pcm16(wave[start : start + size])
         else:
             crop = _fit(wave, size, int(rng.integers(0, size - wave.shape[0] + 1)))
         return {"waveform": torch.from_numpy(crop), "label": int(self.labels[index])}
@@ -155,7 +176,7 @@ class ChunkDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         track = int(self.track_of_chunk[index])
         start = int(self.start_of_chunk[index])
-        piece = self.waveforms[track][start : start + self.chunk_samples]
+        piece = self.waveforms.pcm(track)[start : start + self.chunk_samples]
         return {
             "waveform": torch.from_numpy(_fit(piece, self.chunk_samples)),
             "label": int(self.track_labels[track]),

@@ -38,9 +38,11 @@ from .registry import build_manifest
 class PreparedData:
     """Decoded splits plus what was left out and why.
 
-    ``dataset`` has splits train/validation/test with columns ``waveform`` (float32 at the
-    config's sample rate), ``label`` (``ClassLabel``), ``track_id`` and builder extras (e.g.
-    ``path``, ``genres_all``). ``skipped`` lists (file, reason) of files that failed to decode;
+    ``dataset`` has splits train/validation/test with columns ``waveform`` (at the config's
+    sample rate: int16 PCM for cached data, read as float32 in [-1, 1] through
+    :class:`~.loader.WaveformColumn` and the loader's datasets; float32 for streamed data),
+    ``label`` (``ClassLabel``), ``track_id`` and builder extras (e.g. ``path``,
+    ``genres_all``). ``skipped`` lists (file, reason) of files that failed to decode;
     ``dropped`` counts rows the builder removed before decoding, by reason; ``report_path`` is
     the skipped-file CSV (``None`` for streamed data).
     """
