@@ -55,6 +55,8 @@ def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
         assert row["val_macro_f1"] == chosen["val_macro_f1"]
         assert row["val_accuracy"] == chosen["val_accuracy"]
     assert rows[0]["params_frontend"] == 0 < rows[2]["params_frontend"]  # fixed vs learnable
+    assert "filter_change" not in rows[0]  # a fixed front-end has nothing to move
+    assert rows[2]["filter_change"] > 0 and rows[2]["centre_shift_octaves"] > 0
     for name in ("results.csv", "results.json", "results.md", "scores.png",
                  "validation_curves.png", "learned_filters.png"):
         assert (out / name).is_file(), name
@@ -62,6 +64,7 @@ def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
     assert "| mel | mel | short_chunk_cnn | 2 |" in table and "| sinc | sinc_fbank |" in table
     assert "| sinc | sinc_fbank | short_chunk_cnn | 1 |" in table and "**" in table
     assert "val macro-F1" in table.splitlines()[4]
+    assert f"| {rows[2]['filter_change']:.3f} (" in table  # how far sinc's filters moved
 
     # a finished grid is read back, not retrained: no cell folder changes
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("cell.json")}

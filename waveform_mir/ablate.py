@@ -45,6 +45,7 @@ from waveform_mir.config import (
     recipe_from_dict,
     set_dotted,
 )
+from waveform_mir.filters_report import run_filter_drift
 from waveform_mir.metrics import HEADLINE_METRICS
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.train import cpu_data_parallel, train
@@ -139,6 +140,7 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
         "train_seconds": summary["train_seconds"],
         "clips_per_second": summary["history"][-1]["clips_per_second"],
         "history": summary["history"], "folder": str(folder),
+        **run_filter_drift(folder),
     }
     if is_main:
         done.write_text(json.dumps(row, indent=2))

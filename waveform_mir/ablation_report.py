@@ -24,7 +24,7 @@ LOWER_IS_BETTER = {"log_loss"}
 CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, *VALIDATION, "val_log_loss",
                "params_frontend",
                "params_backbone", "params_head", "params_total", "temperature", "train_seconds",
-               "clips_per_second")
+               "clips_per_second", "filter_change", "centre_shift_octaves")
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -36,7 +36,9 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry = {"variant": variant, "frontend": cells[0]["frontend"],
                  "backbone": cells[0]["backbone"], "seeds": len(cells),
                  "params_total": cells[0].get("params_total"),
-                 "clips_per_second": _mean([c.get("clips_per_second") for c in cells])}
+                 "clips_per_second": _mean([c.get("clips_per_second") for c in cells]),
+                 "filter_change": _mean([c.get("filter_change") for c in cells]),
+                 "centre_shift_octaves": _mean([c.get("centre_shift_octaves") for c in cells])}
         for score in (*SCORES, *VALIDATION):
             values = np.array([c[score] for c in cells if c.get(score) is not None], dtype=float)
             entry[score] = float(values.mean()) if len(values) else None
@@ -59,8 +61,8 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
         if means:
             best[score] = min(means) if score in LOWER_IS_BETTER else max(means)
     lines = ["| variant | front-end | backbone | seeds | accuracy | macro-F1 | log loss | "
-             "params | clips/s | val accuracy | val macro-F1 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "params | clips/s | filters moved | val accuracy | val macro-F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in summary:
         cells = []
         for score in (*SCORES, *VALIDATION):
@@ -73,8 +75,18 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
         speed = f"{row['clips_per_second']:.0f}" if row["clips_per_second"] else "–"
         lines.append(f"| {row['variant']} | {row['frontend']} | {row['backbone']} | "
                      f"{row['seeds']} | {' | '.join(cells[:3])} | {params} | {speed} | "
-                     f"{' | '.join(cells[3:])} |")
+                     f"{_drift_text(row)} | {' | '.join(cells[3:])} |")
     return "\n".join(lines) + "\n"
+
+
+def _drift_text(row: dict[str, Any]) -> str:
+    """``filter_change`` (relative), with the centres' mean shift in octaves where known."""
+    if row.get("filter_change") is None:
+        return "–"
+    text = f"{row['filter_change']:.3f}"
+    if row.get("centre_shift_octaves") is not None:
+        text += f" ({row['centre_shift_octaves']:.3f} oct)"
+    return text
 
 
 def plot_scores(summary: list[dict[str, Any]], path: Path, title: str) -> Path:

@@ -32,6 +32,26 @@ def relative_change(initial: dict[str, np.ndarray], final: dict[str, np.ndarray]
                         / max(np.linalg.norm(initial[name]), 1e-12)) for name in initial}
 
 
+def filter_drift(initial: dict[str, np.ndarray], final: dict[str, np.ndarray]
+                 ) -> dict[str, float]:
+    """How far a front-end's filters moved from their initialisation, as two numbers:
+    ``filter_change``, the largest ``‖after − before‖ / ‖before‖`` over its learned tensors,
+    and, for front-ends with centre frequencies, ``centre_shift_octaves``, the mean
+    ``|log2(after / before)|`` of the centres (0.083 is one semitone)."""
+    drift = {"filter_change": max(relative_change(initial, final).values())}
+    if "center_hz" in initial:
+        before = np.maximum(initial["center_hz"], 1e-3)
+        after = np.maximum(final["center_hz"], 1e-3)
+        drift["centre_shift_octaves"] = float(np.mean(np.abs(np.log2(after / before))))
+    return drift
+
+
+def run_filter_drift(run_dir: Path) -> dict[str, float]:
+    """:func:`filter_drift` of a training run's ``filters.npz`` (empty for fixed front-ends)."""
+    archive = Path(run_dir) / "filters.npz"
+    return filter_drift(*load_filters(archive)) if archive.is_file() else {}
+
+
 def save_filters(initial: dict[str, np.ndarray], final: dict[str, np.ndarray],
                  output_dir: Path) -> Path:
     """``filters.npz`` with ``initial/<name>`` and ``final/<name>`` arrays."""
