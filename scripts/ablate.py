@@ -1,4 +1,5 @@
-"""Run a front-end ablation grid; the driver lives in :mod:`waveform_mir.ablate`.
+"""Run a front-end ablation grid; the driver lives in :mod:`waveform_mir.ablate`,
+the command in :mod:`waveform_mir.commands.ablate`.
 
     python scripts/ablate.py recipes/ablations/realmusic.yaml --out runs/ablations/realmusic
     accelerate launch scripts/ablate.py recipes/ablations/realmusic.yaml   # several processes
@@ -7,7 +8,9 @@ The same as ``waveform-mir ablate``, kept as a script so that ``accelerate launc
 it by path, as it does the Hugging Face example scripts.
 """
 
-from waveform_mir.ablate import main
+import sys
+
+from waveform_mir.cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(["ablate", *sys.argv[1:]]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +30,6 @@ def write_tone(
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, tone(freq, seconds, sample_rate, channels), sample_rate)
     return path
-
-
-@pytest.fixture
-def tone_file(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: ``tone_file("a.mp3", freq=440, seconds=1, sample_rate=22050, channels=2)``."""
-    return lambda name, **kwargs: write_tone(tmp_path / name, **kwargs)
 
 
 @pytest.fixture

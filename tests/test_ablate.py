@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from waveform_mir.ablate import AblationGrid, best_validation, run_ablation
-from waveform_mir.ablation_report import markdown_table, summarise
+from waveform_mir.reports.ablation import markdown_table, summarise
 
 REPO = Path(__file__).resolve().parents[1]
 

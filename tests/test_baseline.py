@@ -21,7 +21,7 @@ from waveform_mir.baseline.features import (
 )
 from waveform_mir.cli import COMMANDS, build_parser
 from waveform_mir.config import recipe_from_dict
-from waveform_mir.metrics import classification_scores
+from waveform_mir.evaluation.metrics import classification_scores
 
 RATE = 16000
 

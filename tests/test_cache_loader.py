@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 import waveform_mir.data.cache as cache
 import waveform_mir.data.synthetic as synthetic
+from waveform_mir.commands import prepare as prepare_command
 from waveform_mir.config import DataConfig
 from waveform_mir.data import (
     AudioDecodeError,
@@ -22,7 +23,6 @@ from waveform_mir.data import (
     prepare_dataset,
 )
 from waveform_mir.data.cache import cache_key
-from waveform_mir.data.commands import add_prepare_parser
 from waveform_mir.data.loader import WaveformColumn, chunk_starts
 from waveform_mir.data.pcm import from_pcm16
 
@@ -197,7 +197,7 @@ def test_prepare_command_prints_table(tmp_path, capsys):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("data:\n  source: synthetic\n  sample_rate: 8000\n")
     parser = argparse.ArgumentParser()
-    add_prepare_parser(parser.add_subparsers())
+    prepare_command.register(parser.add_subparsers())
     args = parser.parse_args([
         "prepare", str(recipe), "--no-progress", "--set", f"data.cache_dir={tmp_path}",
         "--set", "data.options={num_per_class: 1, seconds: 0.5, genres: [rock, jazz]}"])

@@ -7,8 +7,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from waveform_mir.calibration import fit_temperature, track_log_loss
-from waveform_mir.evaluation import ChunkOutputs
+from waveform_mir.evaluation.calibration import fit_temperature, track_log_loss
+from waveform_mir.evaluation.tracks import ChunkOutputs
 from waveform_mir.model import WaveformClassifier
 
 CHUNKS_PER_TRACK = 3

@@ -90,7 +90,7 @@ def test_shipped_ablation_grids_build_every_variant(path, tmp_path):
 
 
 def assert_builds(recipe):
-    if recipe.data.source in available_sources():
-        model = build_model(recipe.model, sample_rate=recipe.data.sample_rate,
-                            id2label={0: "a", 1: "b"}, chunk_seconds=recipe.data.crop_seconds)
-        assert model.eval()(torch.zeros(1, recipe.data.crop_samples)).shape == (1, 2)
+    assert recipe.data.source in available_sources(), recipe.data.source  # no misspelt source
+    model = build_model(recipe.model, sample_rate=recipe.data.sample_rate,
+                        id2label={0: "a", 1: "b"}, chunk_seconds=recipe.data.crop_seconds)
+    assert model.eval()(torch.zeros(1, recipe.data.crop_samples)).shape == (1, 2)

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from waveform_mir.commands import download as download_command
 from waveform_mir.data import download
-from waveform_mir.data.commands import add_download_parser
 from waveform_mir.data.download import DownloadError, download_fma, fetch, verify_and_unpack
 
 
@@ -106,7 +106,7 @@ def test_download_fma_end_to_end_and_idempotent(tmp_path, server, monkeypatch):
 def test_offline_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(download, "FMA_URL", "http://127.0.0.1:9/")
     parser = argparse.ArgumentParser()
-    add_download_parser(parser.add_subparsers())
+    download_command.register(parser.add_subparsers())
     args = parser.parse_args(["download", "fma", "--size", "small", "--to", str(tmp_path),
                               "--no-progress"])
     assert args.func(args) == 1

@@ -11,7 +11,7 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from waveform_mir.metrics import GenreMetric, aggregate_by_track, classification_scores
+from waveform_mir.evaluation.metrics import GenreMetric, aggregate_by_track, classification_scores
 
 
 @pytest.fixture

@@ -24,10 +24,8 @@ last checkpoint, then writes ``results.csv/json``, ``results.md`` and plots into
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,6 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from waveform_mir.ablation_report import write_results
 from waveform_mir.config import (
     Recipe,
     RecipeError,
@@ -45,10 +42,12 @@ from waveform_mir.config import (
     recipe_from_dict,
     set_dotted,
 )
-from waveform_mir.filters_report import run_filter_drift
-from waveform_mir.metrics import HEADLINE_METRICS
+from waveform_mir.evaluation.metrics import HEADLINE_METRICS
+from waveform_mir.evaluation.selection import best_of
 from waveform_mir.model import WaveformClassifier
-from waveform_mir.train import cpu_data_parallel, train
+from waveform_mir.reports.ablation import write_results
+from waveform_mir.reports.filters import run_filter_drift
+from waveform_mir.train import train
 from waveform_mir.training.checkpoints import list_checkpoints
 
 console = Console()
@@ -148,10 +147,9 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
 
 
 def best_validation(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """The evaluation the best model was chosen at: highest validation macro-F1, earliest
-    on ties (the rule ``train`` applies), so settings can be compared on validation only."""
-    scored = [entry for entry in history if entry.get("val_macro_f1") is not None]
-    return max(scored, key=lambda entry: entry["val_macro_f1"], default={})
+    """The evaluation the best model was chosen at, by the rule ``train`` applies
+    (:mod:`waveform_mir.evaluation.selection`), so settings can be compared on validation."""
+    return best_of(history, prefix="val_")
 
 
 def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) -> list[dict]:
@@ -193,34 +191,9 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
     return rows
 
 
-def add_ablate_parser(subparsers) -> None:
-    parser = subparsers.add_parser("ablate", help="front-ends × seeds, everything else equal",
-                                   description=__doc__.splitlines()[0])
-    parser.add_argument("grid", help="ablation grid YAML (see recipes/ablations/)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default runs/ablations/<grid name>)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override applied to every cell")
-    parser.set_defaults(func=run_from_args)
+if __name__ == "__main__":  # accelerate launch -m waveform_mir.ablate GRID [--out DIR]
+    import sys
 
+    from waveform_mir.cli import main
 
-def run_from_args(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
-    grid = AblationGrid.load(args.grid)
-    output_dir = args.out or Path("runs/ablations") / grid.name
-    state = PartialState(cpu=cpu_data_parallel())
-    run_ablation(grid, output_dir, args.overrides, is_main=state.is_main_process)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``accelerate launch -m waveform_mir.ablate GRID`` enters here."""
-    parser = argparse.ArgumentParser(prog="python -m waveform_mir.ablate")
-    add_ablate_parser(parser.add_subparsers(required=True))
-    args = parser.parse_args(["ablate", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(["ablate", *sys.argv[1:]]))

@@ -14,19 +14,11 @@ from collections.abc import Callable
 from waveform_mir import __version__
 from waveform_mir.console import print_error
 
-# Sub-command name → (module, function that registers it on the sub-parsers). A new command
-# is one line here; its arguments and behaviour live beside the code that does the work.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "download": ("waveform_mir.data.commands", "add_download_parser"),
-    "prepare": ("waveform_mir.data.commands", "add_prepare_parser"),
-    "train": ("waveform_mir.cli_train", "add_train_parser"),
-    "evaluate": ("waveform_mir.evaluate_checkpoint", "add_evaluate_parser"),
-    "ablate": ("waveform_mir.ablate", "add_ablate_parser"),
-    "predict": ("waveform_mir.inference_cli", "add_predict_parser"),
-    "embed": ("waveform_mir.inference_cli", "add_embed_parser"),
-    "baseline": ("waveform_mir.baseline.run", "add_baseline_parser"),
-    "demo": ("waveform_mir.demo.server", "add_demo_parser"),
-}
+# Sub-command name → the module under waveform_mir.commands that registers it (imported only
+# when the command line is parsed). A new command is one module there and one line here.
+COMMANDS: dict[str, str] = {name: f"waveform_mir.commands.{name}" for name in (
+    "download", "prepare", "train", "evaluate", "ablate", "predict", "embed", "baseline",
+    "demo")}
 
 # Commands whose module needs an optional extra; without it they explain how to install it.
 EXTRAS = {"baseline": "baseline", "demo": "demo"}
@@ -34,15 +26,15 @@ EXTRAS = {"baseline": "baseline", "demo": "demo"}
 USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, ValueError, KeyError)
 
 
-def build_parser(commands: dict[str, tuple[str, str]] = COMMANDS) -> argparse.ArgumentParser:
+def build_parser(commands: dict[str, str] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="waveform-mir",
         description="Music information retrieval from the raw waveform.")
     parser.add_argument("--version", action="version", version=f"waveform-mir {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, function_name) in commands.items():
+    for name, module_name in commands.items():
         try:
-            register: Callable = getattr(importlib.import_module(module_name), function_name)
+            register: Callable = importlib.import_module(module_name).register
         except ImportError as error:
             if name not in EXTRAS:
                 raise

@@ -47,7 +47,7 @@ class AttentionPool(nn.Module):
         return (sequence * weights).sum(dim=-1)
 
 
-POOLINGS: dict[str, Callable[[int], nn.Module]] = {
+SEQUENCE_POOLINGS: dict[str, Callable[[int], nn.Module]] = {
     "mean": MeanPool,
     "max": MaxPool,
     "attention": AttentionPool,
@@ -59,9 +59,10 @@ class ClassifierHead(nn.Module):
 
     def __init__(self, dim: int, num_classes: int, pooling: str = "mean", dropout: float = 0.5):
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(POOLINGS)}")
-        self.pool = POOLINGS[pooling](dim)
+        if pooling not in SEQUENCE_POOLINGS:
+            raise ValueError(
+                f"unknown pooling {pooling!r}; choose from {sorted(SEQUENCE_POOLINGS)}")
+        self.pool = SEQUENCE_POOLINGS[pooling](dim)
         self.dropout = nn.Dropout(dropout)
         self.linear = nn.Linear(dim, num_classes)
 

@@ -8,10 +8,8 @@ inside the config.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import Tensor, nn
@@ -102,8 +100,8 @@ class WaveformClassifier(
         self.backbone = build_backbone(backbone, input_shape=probe)
         self.head = ClassifierHead(self.backbone.embedding_dim, len(self.id2label), **(head or {}))
         # Logits are divided by this; 1 while training, fitted on validation afterwards (see
-        # waveform_mir.calibration). A buffer, so it travels with the weights; checkpoints
-        # saved without it load with 1.
+        # waveform_mir.evaluation.calibration). A buffer, so it travels with the weights;
+        # checkpoints saved without it load with 1.
         self.register_buffer("temperature", torch.ones(()))
 
     def features(self, waveform: Tensor) -> Tensor:
@@ -122,24 +120,11 @@ class WaveformClassifier(
         """Embedding ``(batch, dim)`` -> temperature-scaled logits ``(batch, classes)``."""
         return self.head.classify(embedding) / self.temperature
 
-    def predict_file(self, path: str | Path, top_k: int | None = None, **options
-                     ) -> dict[str, float]:
-        """Genre -> probability of one audio file, chunk scores averaged over the track."""
-        from waveform_mir.predict import predict_file
-
-        return predict_file(self, path, top_k=top_k, **options)
-
-    def embed_file(self, path: str | Path, **options) -> np.ndarray:
-        """The track's embedding ``(dim,)``: chunk embeddings averaged over the track."""
-        from waveform_mir.predict import embed_file
-
-        return embed_file(self, path, **options)
-
     def describe(self, num_samples: int) -> list[dict[str, Any]]:
         """Parameters and output shape per stage for clips of ``num_samples`` (batch of one).
 
         Rows: ``{"stage", "module", "trainable", "total", "output_shape"}``, in data order; the
-        last row sums the model. Render with :func:`describe_table`.
+        last row sums the model.
         """
         was_training = self.training
         device = next(self.parameters()).device
@@ -174,21 +159,6 @@ def _row(stage: str, module: nn.Module, shape: tuple[int, ...]) -> dict[str, Any
         "total": sum(p.numel() for p in params),
         "output_shape": shape,
     }
-
-
-def describe_table(rows: list[dict[str, Any]], title: str = "model") -> Any:
-    """A ``rich.table.Table`` of :meth:`WaveformClassifier.describe` rows."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("stage", "module", "trainable", "total", "output shape"):
-        table.add_column(column, justify="right" if column in ("trainable", "total") else "left")
-    for row in rows:
-        table.add_row(
-            row["stage"], row["module"], f"{row['trainable']:,}", f"{row['total']:,}",
-            str(row["output_shape"]),
-        )
-    return table
 
 
 def build_model_for_data(model_config: ModelConfig, data_config: DataConfig,

@@ -16,7 +16,6 @@ model card.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -29,22 +28,16 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from rich.console import Console
 from torch.utils.data import DataLoader
 
-from waveform_mir.calibration import calibrate
-from waveform_mir.config import Recipe, load_recipe
-from waveform_mir.console import print_error
+from waveform_mir.config import Recipe
 from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
-from waveform_mir.filters_report import plot_filters, save_filters, snapshot_filters
+from waveform_mir.evaluation.evaluator import TrackEvaluator
+from waveform_mir.evaluation.selection import SELECTION_RULE
 from waveform_mir.model import WaveformClassifier, build_model_for_data
-from waveform_mir.reporting import report, write_model_card
+from waveform_mir.reports.filters import plot_filters, save_filters, snapshot_filters
+from waveform_mir.reports.metrics import report, write_model_card
 from waveform_mir.training.checkpoints import load_checkpoint, resolve_resume
-from waveform_mir.training.loop import (
-    LoopState,
-    TrainingDiverged,
-    TrainingRun,
-    eval_split_loader,
-    evaluate_split,
-)
+from waveform_mir.training.loop import LoopState, TrainingRun
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
 from waveform_mir.training.regularisation import inverse_frequency_weights
 
@@ -97,17 +90,15 @@ def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
                       collate_fn=collate, num_workers=recipe.train.num_workers)
 
 
-def calibrate_best(model: WaveformClassifier, prepared: PreparedData, recipe: Recipe,
-                   accelerator: Accelerator, loaders: dict[str, DataLoader], model_dir: Path
+def calibrate_best(model: WaveformClassifier, evaluator: TrackEvaluator, model_dir: Path
                    ) -> None:
     """Fit the best model's temperature on validation (track-level log loss) and save it."""
-    before, after = calibrate(model, eval_split_loader(prepared, "validation", recipe,
-                                                       accelerator, loaders), accelerator)
-    if accelerator.is_main_process:
+    before, after = evaluator.calibrate(model, "validation")
+    if evaluator.accelerator.is_main_process:
         model.save_pretrained(model_dir)
         console.print(f"temperature {float(model.temperature):.2f}: validation log loss "
                       f"{before:.3f} → {after:.3f}")
-    accelerator.wait_for_everyone()
+    evaluator.accelerator.wait_for_everyone()
 
 
 def make_accelerator(cfg, output_dir: Path) -> Accelerator:
@@ -132,7 +123,7 @@ def resume_state(accelerator: Accelerator, output_dir: Path, resume: str | None)
     saved = load_checkpoint(accelerator, checkpoint)
     if accelerator.is_main_process:
         console.print(f"resumed from {checkpoint} at step {saved['step']}")
-    return LoopState(saved["step"], saved["best_f1"], saved["history"],
+    return LoopState(saved["step"], saved["best"], saved["history"],
                      saved.get("train_seconds", 0.0))
 
 
@@ -167,20 +158,22 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     accelerator.init_trackers(recipe.name, config=flat_config(recipe))
 
+    evaluator = TrackEvaluator(prepared, recipe.data.crop_samples, recipe.data.eval_hop_samples,
+                               cfg.eval_batch_size, accelerator)
+
     state = resume_state(accelerator, output_dir, resume)
     started = time.perf_counter()
-    run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, class_weights)
+    run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, class_weights,
+                      evaluator)
     run.optimise(train_loader, state)
 
-    # Score the best model on test at track level; write metrics, plots, model card.
+    # Calibrate the best model on validation, score it on test at track level; write metrics,
+    # plots, model card.
     accelerator.wait_for_everyone()
     best = WaveformClassifier.from_pretrained(run.best_dir).to(accelerator.device)
-    if cfg.calibrate and len(prepared.dataset["validation"]):
-        calibrate_best(best, prepared, recipe, accelerator, run.eval_loaders, run.best_dir)
-    test_scores = None
-    if len(prepared.dataset["test"]):
-        test_scores = evaluate_split(best, prepared, "test", recipe, accelerator,
-                                     run.eval_loaders)
+    if cfg.calibrate and evaluator.has("validation"):
+        calibrate_best(best, evaluator, run.best_dir)
+    test_scores = evaluator.scores(best, "test") if evaluator.has("test") else None
     if accelerator.is_main_process:
         seconds = state.earlier_seconds + time.perf_counter() - started
         write_outputs(recipe, best, state, test_scores, initial_filters, seconds,
@@ -198,7 +191,9 @@ def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
     """Summary JSON, test metrics and confusion plot, learned filters, model card."""
     output_dir = Path(recipe.train.output_dir)
     best_dir = output_dir / "best"
-    summary = {"steps": state.step, "best_val_macro_f1": state.best_f1,
+    best_val = state.best or {}
+    summary = {"steps": state.step, "best_val_macro_f1": best_val.get("macro_f1"),
+               "best_validation": best_val, "selection": SELECTION_RULE,
                "history": state.history, "temperature": float(best.temperature),
                "num_processes": num_processes, "train_seconds": seconds,
                "skipped_files": skipped_files}
@@ -213,7 +208,8 @@ def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
         plot_filters(initial_filters, final_filters, output_dir / "filters.png",
                      recipe.data.sample_rate, recipe.model.frontend["name"])
     write_model_card(best_dir, recipe.to_dict(), test_scores)
-    console.print(f"best model (val macro-F1 {state.best_f1:.3f}): {best_dir}")
+    console.print(f"best model (val macro-F1 {best_val.get('macro_f1', float('nan')):.3f}): "
+                  f"{best_dir}")
 
 
 def push_model(model_dir: Path, repo_id: str) -> None:
@@ -237,31 +233,9 @@ def push_model(model_dir: Path, repo_id: str) -> None:
     console.print(f"pushed to {url}")
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("recipe", help="YAML recipe (see recipes/)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="dotted override, e.g. train.lr=3e-4")
-    parser.add_argument("--resume", default=None,
-                        help="'latest' or a checkpoint folder to continue from")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO_ID",
-                        help="push the best model to this Hub repository when done")
-    return parser
+if __name__ == "__main__":  # accelerate launch -m waveform_mir.train RECIPE [--set ...]
+    import sys
 
+    from waveform_mir.cli import main
 
-def run_from_args(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe, args.overrides)
-    try:
-        train(recipe, resume=args.resume, push_to_hub=args.push_to_hub)
-    except TrainingDiverged as error:
-        print_error(error, label="training stopped")
-        return 1
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = add_train_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
-    return run_from_args(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(["train", *sys.argv[1:]]))

@@ -21,6 +21,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from waveform_mir.config import DataConfig
+from waveform_mir.data.cache import CACHE_FORMAT
 from waveform_mir.data.loader import WaveformColumn
 from waveform_mir.progress import progress_bar
 
@@ -93,6 +94,7 @@ def cache_path(root: Path, config: DataConfig, chunk_seconds: float) -> Path:
     payload = {
         "format": FEATURE_FORMAT, "source": config.source, "options": config.options,
         "sample_rate": config.sample_rate, "chunk_seconds": chunk_seconds,
+        "audio_cache_format": CACHE_FORMAT, "loudness": config.loudness,
         "blocks": list(BLOCKS), "statistics": list(STATISTICS), "n_fft": N_FFT, "hop": HOP,
     }
     key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,11 +1,11 @@
-"""``waveform-mir baseline``: the FMA paper's feature route on a recipe's own splits.
+"""The FMA paper's feature route on a recipe's own splits (``waveform-mir baseline``).
 
 The hand-made baseline answers "what does learning from the waveform buy?" only if it sees
 exactly the end-to-end models' data and metric. So it reads the recipe's ``data`` section
 through :func:`~waveform_mir.data.prepare_dataset`, describes every chunk with
 :mod:`.features`, selects each classifier's setting on validation, refits on train +
 validation and scores test tracks with the package's metric. :func:`run_baseline` is the
-entry point for callers (the ablation harness); the sub-command is a thin layer over it.
+entry point for callers (the ablation harness and ``waveform-mir baseline``).
 
 Outputs in ``out_dir``: ``baseline_results.json`` (every classifier: chosen params, grid,
 fit time, full test scores), ``recipe.yaml``, and ``metrics_test.json`` /
@@ -14,7 +14,6 @@ fit time, full test scores), ``recipe.yaml``, and ``metrics_test.json`` /
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -24,17 +23,18 @@ import datasets
 from rich.console import Console
 from rich.table import Table
 
-from waveform_mir.config import Recipe, load_recipe
+from waveform_mir.config import Recipe
 from waveform_mir.data import prepare_dataset
 from waveform_mir.data.cache import default_cache_root
-from waveform_mir.reporting import report
+from waveform_mir.evaluation.selection import SELECTION_RULE, best_of
+from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
 from .extract import split_features
-from .features import feature_dim
-from .selection import REFIT_ON, SELECTION_RULE, select_and_test
+from .features import feature_dim, feature_names
+from .selection import REFIT_ON, select_and_test
 
-DEFAULT_CHUNK_SECONDS = 2.5
+FEATURE_CHUNK_SECONDS = 2.5
 RESULTS_FILE = "baseline_results.json"
 
 
@@ -48,7 +48,7 @@ def run_baseline(
     classifiers: list[str] | None = None,
     out_dir: str | Path | None = None,
     *,
-    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    chunk_seconds: float = FEATURE_CHUNK_SECONDS,
     n_jobs: int = -1,
     progress: bool = True,
     console: Console | None = None,
@@ -67,8 +67,8 @@ def run_baseline(
     Returns:
         The content of ``baseline_results.json``: ``classifiers`` maps each name to
         ``params``, ``grid``, ``fit_seconds``, ``validation`` (headline scores) and ``test``
-        (the full :func:`~waveform_mir.metrics.classification_scores` dict); ``best`` names
-        the classifier with the best validation score.
+        (the full :func:`~waveform_mir.evaluation.metrics.classification_scores` dict);
+        ``best`` names the classifier with the best validation score.
     """
     names = resolve(classifiers)
     console = console or Console()
@@ -88,14 +88,15 @@ def run_baseline(
     for name in names:
         console.print(f"[bold]{name}[/bold]: {CLASSIFIERS[name].description}")
         outcomes[name] = select_and_test(name, splits, prepared.label_names)
-    best = max(outcomes.values(), key=lambda r: (r.validation["accuracy"],
-                                                 -r.validation["log_loss"]))
+    best = next(r for r in outcomes.values()
+                if r.validation is best_of(r.validation for r in outcomes.values()))
     results = {
         "recipe": recipe.name,
         "data": {"source": recipe.data.source, "options": recipe.data.options,
                  "sample_rate": recipe.data.sample_rate},
         "chunk_seconds": chunk_seconds,
         "num_features": feature_dim(),
+        "features": feature_names(),  # column order of every feature vector
         "tracks": {split: s.num_tracks for split, s in splits.items()},
         "chunks": {split: int(s.features.shape[0]) for split, s in splits.items()},
         "feature_seconds": round(feature_seconds, 2),
@@ -130,31 +131,3 @@ def results_table(results: dict[str, Any]) -> Table:
     table.caption = (f"* best on validation · settings chosen by {results['selection']} · "
                      f"refit on {results['refit_on']}")
     return table
-
-
-def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "baseline", help="hand-made features + scikit-learn classifiers on a recipe's data",
-        description="The FMA paper's feature baseline, scored like the end-to-end models.")
-    parser.add_argument("recipe", help="YAML recipe (only its data section is used)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="dotted override, e.g. data.sample_rate=22050")
-    parser.add_argument("--classifiers", default=",".join(CLASSIFIERS),
-                        help=f"comma-separated subset of {','.join(CLASSIFIERS)}")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: <train.output_dir>/baseline)")
-    parser.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS,
-                        help="length of the chunks each feature vector summarises")
-    parser.add_argument("--jobs", type=int, default=-1,
-                        help="feature-extraction workers (-1: all cores)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="hide the progress bars")
-    parser.set_defaults(func=run_from_args)
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe, args.overrides)
-    names = [name.strip() for name in args.classifiers.split(",") if name.strip()]
-    run_baseline(recipe, names, args.out, chunk_seconds=args.chunk_seconds, n_jobs=args.jobs,
-                 progress=args.progress)
-    return 0

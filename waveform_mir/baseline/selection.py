@@ -1,11 +1,12 @@
 """Pick each classifier's setting on validation, refit, and score the test tracks once.
 
 Scoring is the end-to-end path's: chunk probabilities are averaged per track
-(:func:`~waveform_mir.metrics.aggregate_by_track`) and passed to
-:func:`~waveform_mir.metrics.classification_scores`, so baseline and model numbers share
-keys and meaning. A setting is chosen by validation accuracy, ties (frequent on a few dozen
-tracks) broken by lower validation log loss. The chosen setting is then refit on train +
-validation, the data a deployed model would be trained on, and only that refit sees test.
+(:func:`~waveform_mir.evaluation.metrics.aggregate_by_track`) and passed to
+:func:`~waveform_mir.evaluation.metrics.classification_scores`, so baseline and model
+numbers share keys and meaning. A setting is chosen by the rule every model of the package
+is chosen by (:data:`~waveform_mir.evaluation.selection.SELECTION_RULE`). The chosen setting
+is then refit on train + validation, the data a deployed model would be trained on, and only
+that refit sees test.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from waveform_mir.metrics import HEADLINE_METRICS, aggregate_by_track, classification_scores
+from waveform_mir.evaluation.metrics import (
+    HEADLINE_METRICS,
+    aggregate_by_track,
+    classification_scores,
+)
+from waveform_mir.evaluation.selection import is_better
 
 from .classifiers import CLASSIFIERS, fit_pipeline, predict_probabilities
 from .extract import SplitFeatures
 
 REFIT_ON = "train+validation"
-SELECTION_RULE = "highest validation accuracy, ties broken by lower validation log loss"
 
 
 @dataclass
@@ -59,10 +64,6 @@ def track_scores(model: Pipeline, split: SplitFeatures, label_names: list[str]) 
     return classification_scores(track_probs, split.labels, label_names)
 
 
-def _rank(scores: dict) -> tuple[float, float]:
-    return scores["accuracy"], -scores["log_loss"]
-
-
 def _concat(first: SplitFeatures, second: SplitFeatures) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate([first.features, second.features]),
             np.concatenate([first.chunk_labels, second.chunk_labels]))
@@ -77,7 +78,7 @@ def select_and_test(name: str, splits: dict[str, SplitFeatures], label_names: li
         model = fit_pipeline(name, params, train.features, train.chunk_labels)
         scores = track_scores(model, validation, label_names)
         grid.append({"params": params, **headline(scores)})
-        if best_scores is None or _rank(scores) > _rank(best_scores):
+        if is_better(scores, best_scores):
             best_params, best_scores = params, scores
     features, labels = _concat(train, validation)
     start = time.perf_counter()

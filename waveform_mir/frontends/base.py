@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+from einops import rearrange
 from torch import Tensor, nn
 
 from waveform_mir.frontends.compression import LogCompression
@@ -70,7 +71,7 @@ class TimeFrequencyFrontend(Frontend):
     def forward(self, waveform: Tensor) -> Tensor:
         """``(batch, samples)`` -> ``(batch, 1, bins, frames)``."""
         spec = self.transform(waveform)
-        return self.norm(self.compress(spec)).unsqueeze(1)
+        return rearrange(self.norm(self.compress(spec)), "batch bins frames -> batch 1 bins frames")
 
     def learned_filters(self) -> dict[str, Tensor] | None:
         """What the transform learns: its own summary where it has one (centre frequencies

@@ -20,6 +20,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
 # Room for the longest kernel to grow (Q rising, or the lowest bin moving down) before its
@@ -60,14 +61,15 @@ class LearnableConstantQ(nn.Module):
 
     def kernels(self) -> tuple[Tensor, Tensor]:
         """Real and imaginary kernels ``(bins, 1, kernel_size)``, each L1-normalised."""
-        lengths = self.window_lengths[:, None]
+        lengths = rearrange(self.window_lengths, "bins -> bins 1")
         t = torch.arange(self.kernel_size, device=lengths.device) - self.kernel_size // 2
-        position = t[None, :] / lengths  # in [-1/2, 1/2] inside each window
+        position = t / lengths  # (bins, taps), in [-1/2, 1/2] inside each window
         window = torch.where(position.abs() < 0.5, 0.5 + 0.5 * torch.cos(2 * math.pi * position),
                              torch.zeros_like(position))
         window = window / window.sum(dim=1, keepdim=True)
-        phase = 2 * math.pi * self.frequencies[:, None] * t[None, :] / self.sample_rate
-        return (window * torch.cos(phase)).unsqueeze(1), (window * torch.sin(phase)).unsqueeze(1)
+        phase = 2 * math.pi * rearrange(self.frequencies, "bins -> bins 1") * t / self.sample_rate
+        return (rearrange(window * torch.cos(phase), "bins taps -> bins 1 taps"),
+                rearrange(window * torch.sin(phase), "bins taps -> bins 1 taps"))
 
     def forward(self, waveform: Tensor) -> Tensor:
         """``(batch, samples)`` -> magnitudes ``(batch, bins, frames)``, frames centred on
@@ -76,7 +78,7 @@ class LearnableConstantQ(nn.Module):
         padded = F.pad(waveform.unsqueeze(1), (self.kernel_size // 2,) * 2, mode="reflect")
         both = F.conv1d(padded, torch.cat([real, imag]), stride=self.hop_length)
         re, im = both.chunk(2, dim=1)
-        scale = self.window_lengths.sqrt()[None, :, None]
+        scale = rearrange(self.window_lengths.sqrt(), "bins -> 1 bins 1")
         return torch.sqrt(re.square() + im.square() + 1e-8) * scale
 
     def learned_filters(self) -> dict[str, Tensor]:

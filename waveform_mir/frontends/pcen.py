@@ -16,6 +16,7 @@ filter; a Python loop over frames would be hundreds of tiny kernels per batch, s
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from torch import Tensor, nn
 
 
@@ -78,9 +79,10 @@ class PCEN(nn.Module):
 
     def forward(self, energy: Tensor) -> Tensor:
         """``(batch, channels, frames)`` of non-negative energies -> same shape."""
-        alpha = self.alpha.clamp(0.0, 1.0).view(-1, 1)
-        delta = self.delta.clamp(min=1e-3).view(-1, 1)
-        inv_root = 1.0 / self.root.clamp(min=1.0).view(-1, 1)
+        # per-channel constants broadcast over frames: (channels,) -> (channels, 1)
+        alpha = rearrange(self.alpha.clamp(0.0, 1.0), "channels -> channels 1")
+        delta = rearrange(self.delta.clamp(min=1e-3), "channels -> channels 1")
+        inv_root = 1.0 / rearrange(self.root.clamp(min=1.0), "channels -> channels 1")
         smooth = exponential_moving_average(
             energy, self.smooth_coef.clamp(1e-3, 1.0), chunk=self.chunk
         )

@@ -83,7 +83,7 @@ def _decimated_stride(stride: int, decimation: int) -> int:
     return stride // decimation
 
 
-POOLINGS: dict[str, Callable[..., nn.Module]] = {
+FILTERBANK_POOLINGS: dict[str, Callable[..., nn.Module]] = {
     "gaussian": GaussianLowpass,
     "avg": MovingAverage,
 }

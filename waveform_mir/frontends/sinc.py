@@ -19,7 +19,7 @@ from waveform_mir.frontends.compression import LogCompression
 from waveform_mir.frontends.convolution import analysis_size, band_envelopes, fft_conv1d
 from waveform_mir.frontends.filterbank import FilterbankFrontend
 from waveform_mir.frontends.normalisation import FeatureNorm
-from waveform_mir.frontends.pooling import POOLINGS
+from waveform_mir.frontends.pooling import FILTERBANK_POOLINGS
 from waveform_mir.frontends.registry import register_frontend
 from waveform_mir.frontends.sinc_filters import SincFilters
 
@@ -100,8 +100,8 @@ def sinc_fbank(
     ``decimation`` samples (it must divide the hop), so bands are limited to
     ``sample_rate / decimation`` minus the window's transition width.
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(POOLINGS)}")
+    if pooling not in FILTERBANK_POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(FILTERBANK_POOLINGS)}")
     pool_size += 1 - pool_size % 2  # odd, so frames stay centred
     transition_hz = 4 * sample_rate / kernel_size  # main lobe of the Hamming window
     max_band_hz = sample_rate / decimation - transition_hz
@@ -109,7 +109,8 @@ def sinc_fbank(
         filters=SincFilters(
             num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz, max_band_hz
         ),
-        pooling=POOLINGS[pooling](num_filters, pool_size, hop_length, decimation=decimation),
+        pooling=FILTERBANK_POOLINGS[pooling](num_filters, pool_size, hop_length,
+                                             decimation=decimation),
         compression=LogCompression(),
         num_bands=num_filters,
         decimation=decimation,

@@ -21,8 +21,9 @@ from torch.utils.data import DataLoader
 
 from waveform_mir.config import Recipe
 from waveform_mir.data import PreparedData
-from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
-from waveform_mir.metrics import HEADLINE_METRICS
+from waveform_mir.evaluation.evaluator import TrackEvaluator
+from waveform_mir.evaluation.metrics import HEADLINE_METRICS
+from waveform_mir.evaluation.selection import is_better
 from waveform_mir.progress import progress_bar
 from waveform_mir.training.checkpoints import save_checkpoint, seed_step
 from waveform_mir.training.regularisation import mixup, random_gain, soft_cross_entropy
@@ -36,11 +37,12 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class LoopState:
-    """Where a run stands: optimiser steps done, best validation macro-F1, the evaluation
-    history, and the seconds spent before the last resume (a run's time spans its resumes)."""
+    """Where a run stands: optimiser steps done, the best model's validation scores, the
+    evaluation history, and the seconds spent before the last resume (a run's time spans its
+    resumes)."""
 
     step: int = 0
-    best_f1: float = -math.inf
+    best: dict[str, float] | None = None
     history: list[dict] = field(default_factory=list)
     earlier_seconds: float = 0.0
 
@@ -54,25 +56,6 @@ def training_loss(model, batch: dict, cfg, num_classes: int,
     return soft_cross_entropy(model(waveform), targets, class_weights, cfg.label_smoothing)
 
 
-def evaluate_split(model, prepared: PreparedData, split: str, recipe: Recipe,
-                   accelerator: Accelerator, loaders: dict[str, DataLoader]) -> dict:
-    """Track-level scores on ``split``; its chunk loader is built and prepared once per run
-    (``loaders`` caches it), not at every evaluation."""
-    loader = eval_split_loader(prepared, split, recipe, accelerator, loaders)
-    predictions = predict_tracks(model, loader, accelerator, description=f"eval {split}")
-    return score_tracks(predictions, prepared.label_names)
-
-
-def eval_split_loader(prepared: PreparedData, split: str, recipe: Recipe,
-                      accelerator: Accelerator, loaders: dict[str, DataLoader]) -> DataLoader:
-    """The prepared chunk loader of ``split``, built on first use and kept in ``loaders``."""
-    if split not in loaders:
-        loaders[split] = accelerator.prepare(chunk_loader(
-            prepared.dataset[split], recipe.data.crop_samples, recipe.data.eval_hop_samples,
-            recipe.train.eval_batch_size))
-    return loaders[split]
-
-
 @dataclass
 class TrainingRun:
     """The prepared parts of one run and the loop that optimises them."""
@@ -84,7 +67,7 @@ class TrainingRun:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     class_weights: torch.Tensor | None
-    eval_loaders: dict[str, DataLoader] = field(default_factory=dict)
+    evaluator: TrackEvaluator
 
     @property
     def best_dir(self) -> Path:
@@ -166,16 +149,15 @@ class TrainingRun:
             self.evaluate_and_keep_best(state, loss, clips_per_second)
         if step % cfg.checkpoint_every == 0 or last:
             save_checkpoint(self.accelerator, Path(cfg.output_dir), step, cfg.keep_checkpoints,
-                            {"best_f1": state.best_f1, "history": state.history,
+                            {"best": state.best, "history": state.history,
                              "train_seconds": seconds})
 
     def evaluate_and_keep_best(self, state: LoopState, loss: float,
                                clips_per_second: float) -> None:
         """Validation scores into the history and the logs; save the model if it is the best
-        by macro-F1 so far."""
+        so far by the shared rule (:mod:`waveform_mir.evaluation.selection`)."""
         accelerator = self.accelerator
-        scores = evaluate_split(self.model, self.prepared, "validation", self.recipe,
-                                accelerator, self.eval_loaders)
+        scores = self.evaluator.scores(self.model, "validation")
         row = {"step": state.step, "loss": loss,
                **{f"val_{k}": scores[k] for k in HEADLINE_METRICS},
                "clips_per_second": clips_per_second}
@@ -187,8 +169,8 @@ class TrainingRun:
                 f"step {state.step:>6} · loss {loss:.3f} · val acc {scores['accuracy']:.3f} · "
                 f"val macro-F1 {scores['macro_f1']:.3f} · val log loss "
                 f"{scores['log_loss']:.3f} · {clips_per_second:.0f} clips/s")
-        if scores["macro_f1"] > state.best_f1:
-            state.best_f1 = scores["macro_f1"]
+        if is_better(scores, state.best):
+            state.best = {k: scores[k] for k in HEADLINE_METRICS}
             if accelerator.is_main_process:
                 accelerator.unwrap_model(self.model).save_pretrained(self.best_dir)
         accelerator.wait_for_everyone()

@@ -80,9 +80,8 @@ def write_model_card(model_dir: Path, recipe: dict, scores: dict | None) -> Path
         f"# {recipe.get('name', 'waveform-mir model')}", "",
         "A music genre classifier that reads raw waveforms, trained with "
         "[waveform-mir](https://github.com/waveform-mir/waveform-mir).", "",
-        "```python", "from waveform_mir.model import WaveformClassifier",
-        "model = WaveformClassifier.from_pretrained(\"<this folder or hub id>\")",
-        "print(model.predict_file(\"song.mp3\"))", "```", "",
+        "```python", "from waveform_mir.predict import predict_file",
+        "print(predict_file(\"<this folder or hub id>\", \"song.mp3\"))", "```", "",
     ]
     if scores:
         lines += ["## Test scores (track level)", "",

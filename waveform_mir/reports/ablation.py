@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from waveform_mir.filters_report import load_filters, plot_filter_axes, relative_change  # noqa: E402
-from waveform_mir.metrics import HEADLINE_METRICS  # noqa: E402
+from waveform_mir.evaluation.metrics import HEADLINE_METRICS  # noqa: E402
+from waveform_mir.reports.filters import load_filters, plot_filter_axes, relative_change  # noqa: E402
 
 SCORES = HEADLINE_METRICS
 VALIDATION = ("val_accuracy", "val_macro_f1")  # where settings are chosen; test only reports

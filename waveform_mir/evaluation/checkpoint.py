@@ -1,4 +1,4 @@
-"""``waveform-mir evaluate``: score a saved model on a split, track level, with plots.
+"""Score a saved model on a split, track level, with plots (``waveform-mir evaluate``).
 
 The data come from the recipe saved beside the model (``recipe.yaml`` in the model folder)
 unless ``--data`` names another recipe or an audio folder; the model's own sample rate and
@@ -7,19 +7,17 @@ crop length always win, because a model is only valid at the rate it was trained
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
 from accelerate import Accelerator
 from rich.console import Console
 
-from waveform_mir.calibration import calibrate
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
 from waveform_mir.data import prepare_dataset
-from waveform_mir.evaluation import chunk_loader, predict_tracks, score_tracks
+from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.model import WaveformClassifier
-from waveform_mir.reporting import report
+from waveform_mir.reports.metrics import report
 
 
 def resolve_model_dir(checkpoint: Path) -> Path:
@@ -74,43 +72,17 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
                           f"{list(model.id2label.values())}")
     accelerator = Accelerator()
     model = accelerator.prepare(model)
-
-    def loader_of(name: str):
-        return accelerator.prepare(chunk_loader(prepared.dataset[name], data_config.crop_samples,
-                                                data_config.eval_hop_samples, batch_size))
-
+    evaluator = TrackEvaluator(prepared, data_config.crop_samples,
+                               data_config.eval_hop_samples, batch_size, accelerator)
     if calibrate_on:
-        before, after = calibrate(model, loader_of(calibrate_on), accelerator)
+        before, after = evaluator.calibrate(model, calibrate_on)
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(model_dir)
             Console().print(f"temperature {float(accelerator.unwrap_model(model).temperature):.2f}"
                             f" fitted on {calibrate_on} (log loss {before:.3f} → {after:.3f}), "
                             f"saved in {model_dir}")
-    loader = loader_of(split)
-    scores = score_tracks(predict_tracks(model, loader, accelerator, f"eval {split}"),
-                          prepared.label_names)
+    scores = evaluator.scores(model, split)
     if accelerator.is_main_process:
         paths = report(scores, output_dir or model_dir / "evaluation", split)
         Console().print(f"metrics: {paths['metrics']} · confusion matrix: {paths['confusion']}")
     return scores
-
-
-def add_evaluate_parser(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="score a saved model on a split",
-                                   description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="model folder or training run folder")
-    parser.add_argument("--data", default=None, help="recipe YAML or audio folder to score on")
-    parser.add_argument("--split", default="test", choices=["train", "validation", "test"])
-    parser.add_argument("--out", type=Path, default=None, help="where metrics and plots go")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--calibrate", default=None, metavar="SPLIT",
-                        choices=["train", "validation", "test"],
-                        help="first fit the model's temperature on this split (e.g. validation) "
-                             "and save it with the model")
-    parser.set_defaults(func=run_from_args)
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    evaluate_checkpoint(args.checkpoint, args.data, args.split, args.out, args.batch_size,
-                        calibrate_on=args.calibrate)
-    return 0

@@ -16,8 +16,8 @@ import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
-from waveform_mir.evaluation import ChunkOutputs, chunk_outputs
-from waveform_mir.metrics import log_loss
+from waveform_mir.evaluation.metrics import log_loss
+from waveform_mir.evaluation.tracks import ChunkOutputs, chunk_outputs
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 241))
 

@@ -3,8 +3,8 @@
 Every track is covered by fixed chunks; each process scores its shard of chunks, the
 scores are gathered with ``gather_for_metrics`` (which drops the padding a distributed
 sampler adds, so no chunk, and hence no track, is counted twice), and the chunk
-probabilities of each track are averaged before :class:`~waveform_mir.metrics.GenreMetric`
-scores them.
+probabilities of each track are averaged before
+:class:`~waveform_mir.evaluation.metrics.GenreMetric` scores them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 
 from waveform_mir.data import ChunkDataset, collate
-from waveform_mir.metrics import GenreMetric, aggregate_by_track
+from waveform_mir.evaluation.metrics import GenreMetric, aggregate_by_track
 from waveform_mir.progress import progress_bar
 
 

@@ -1,0 +1,69 @@
+"""``waveform-mir prepare RECIPE``: decode and cache a recipe's data ahead of training.
+
+So that a cluster job does not spend its first hour decoding MP3, and to show what the data
+holds: tracks per split and genre, and how many files were skipped, with the report that says
+why.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import datasets
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from waveform_mir.data import PreparedData, prepare_dataset
+from waveform_mir.data.manifest import SPLITS
+
+from .options import add_progress_argument, add_recipe_arguments, recipe_from_args
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "prepare", help="decode and cache a recipe's dataset; print tracks per split and genre")
+    add_recipe_arguments(parser, "YAML recipe file")
+    parser.add_argument("--refresh", action="store_true",
+                        help="decode again even if a cache entry exists")
+    add_progress_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    recipe = recipe_from_args(args)
+    prepared = prepare_dataset(recipe.data, progress=args.progress, refresh=args.refresh)
+    console = Console()
+    if isinstance(prepared.dataset, datasets.IterableDatasetDict):
+        console.print("streamed dataset: nothing cached, audio decodes while training reads it")
+        return 0
+    console.print(summary_table(prepared))
+    for reason, count in prepared.dropped.items():
+        console.print(f"dropped before decoding: {count} ({reason})")
+    console.print(f"skipped files: {len(prepared.skipped)}"
+                  + (f" (report: {prepared.report_path})" if prepared.report_path else ""))
+    if prepared.cache_path:
+        console.print(f"cache: {prepared.cache_path}")
+    return 0
+
+
+def summary_table(prepared: PreparedData) -> Table:
+    """Tracks per genre (rows) and split (columns), with totals."""
+    counts = {
+        split: np.bincount(
+            np.asarray(prepared.dataset[split].with_format("numpy")["label"], dtype=np.int64),
+            minlength=len(prepared.label_names),
+        )
+        for split in SPLITS
+    }
+    table = Table(title="tracks per split and genre")
+    table.add_column("genre")
+    for split in (*SPLITS, "total"):
+        table.add_column(split, justify="right")
+    for index, name in enumerate(prepared.label_names):
+        row = [int(counts[split][index]) for split in SPLITS]
+        last = index == len(prepared.label_names) - 1
+        table.add_row(name, *map(str, row), str(sum(row)), end_section=last)
+    totals = [int(counts[split].sum()) for split in SPLITS]
+    table.add_row("[bold]total", *map(str, totals), str(sum(totals)))
+    return table
