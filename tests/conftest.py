@@ -13,6 +13,7 @@ from inference_helpers import trained_run
 from waveform_mir.predict import Predictor
 
 REALMUSIC = Path(__file__).resolve().parents[1].parent / "shared/data/realmusic"
+MOODGENRE = Path(__file__).resolve().parents[1].parent / "shared/data/moodgenre"
 
 
 def tone(freq: float, seconds: float, sample_rate: int, channels: int = 1) -> np.ndarray:
@@ -38,6 +39,15 @@ def realmusic() -> Path:
     if not (REALMUSIC / "labels.csv").is_file():
         pytest.skip(f"real-music clips not present at {REALMUSIC} (shared data not checked out)")
     return REALMUSIC
+
+
+@pytest.fixture
+def moodgenre() -> Path:
+    """The team's real clips with genre and mood tags (see SOURCES.md there); skipped when
+    not checked out."""
+    if not (MOODGENRE / "labels.csv").is_file():
+        pytest.skip(f"mood/genre clips not present at {MOODGENRE} (shared data not checked out)")
+    return MOODGENRE
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from conftest import write_tone
 
-from waveform_mir.config import DataConfig
-from waveform_mir.data import prepare_dataset
+from waveform_mir.config import DataConfig, RecipeError
+from waveform_mir.data import PreparedData, prepare_dataset, select_task
 from waveform_mir.data.fma import audio_path, load_tracks, parse_genre_ids
+from waveform_mir.data.hub import render_audio_cell, standardize_splits
 from waveform_mir.data.registry import build_manifest
 
 GENRES = pd.DataFrame(
@@ -98,7 +99,9 @@ def test_small_splits_labels_and_skipped_report(fma_root, tmp_path):
     assert len(row["waveform"]) == pytest.approx(1.5 * 8000, abs=400)
     assert data["train"].features["label"].int2str(row["label"]) in TOP.values()
     rock = [r for r in data["validation"] if r["label"] == prepared.label_names.index("Rock")]
-    assert rock and all(r["genres_all"] == ["Rock", "Punk"] for r in rock)
+    tags = data["validation"].features["genres_all"].feature
+    assert tags.names == ["Hip-Hop", "Pop", "Punk", "Rock"]
+    assert rock and all(tags.int2str(r["genres_all"]) == ["Rock", "Punk"] for r in rock)
 
 
 @pytest.mark.parametrize(("subset", "count"), [("small", 15), ("medium", 25), ("large", 30),
@@ -129,7 +132,6 @@ def test_hub_columns_are_mapped_to_the_schema(tmp_path):
     """The Hub builder's mapping, on a local in-memory dataset shaped like a Hub one."""
     import datasets
 
-    from waveform_mir.data.hub import render_audio_cell, standardize_splits
 
     paths = [str(write_tone(tmp_path / f"{i}.wav", 300 + 20 * i, 0.5, 16000)) for i in range(12)]
     audio = [{"bytes": Path(p).read_bytes(), "path": p} for p in paths]
@@ -155,3 +157,79 @@ def test_hub_columns_are_mapped_to_the_schema(tmp_path):
     assert row["track_id"] == "101" and row["label"] == 2  # "rock"
     assert render_audio_cell(row, 8000).shape == (4000,)
     assert sorted(out["validation"]["label"]) == [0, 1, 2]  # stratified carve-out
+
+
+def test_hub_list_columns_become_tag_columns():
+    import datasets
+
+    audio = [{"bytes": b"", "path": f"{i}.wav"} for i in range(10)]
+    cell = {"bytes": datasets.Value("binary"), "path": datasets.Value("string")}
+    strings = datasets.Dataset.from_dict(
+        {"audio": audio, "moods": [["sad", "calm"], [], ["happy"], ["calm"], ["sad"]] * 2,
+         "instruments": [[0, 1], [1], [], [0], [1]] * 2},
+        features=datasets.Features({
+            "audio": cell, "moods": datasets.List(datasets.Value("string")),
+            "instruments": datasets.List(datasets.ClassLabel(names=["guitar", "piano"]))}))
+    out = standardize_splits(datasets.DatasetDict({"train": strings}), label_column=None,
+                             tag_columns=["moods", "instruments"], validation_fraction=0.2,
+                             test_fraction=0.2)
+    assert (len(out["train"]), len(out["validation"]), len(out["test"])) == (6, 2, 2)
+    features = out["train"].features
+    assert "label" not in features
+    assert features["moods"].feature.names == ["calm", "happy", "sad"]
+    assert features["instruments"].feature.names == ["guitar", "piano"]
+    every = datasets.concatenate_datasets([out[s] for s in out])
+    pairs = sorted((tuple(features["moods"].feature.int2str(r["moods"])), tuple(r["instruments"]))
+                   for r in every)
+    assert pairs == sorted([(("sad", "calm"), (0, 1)), ((), (1,)), (("happy",), ()),
+                            (("calm",), (0,)), (("sad",), (1,))] * 2)
+    numbers = datasets.Dataset.from_dict({"audio": audio[:2], "moods": [[3], [4]]},
+                                         features=datasets.Features({
+                                             "audio": cell,
+                                             "moods": datasets.List(datasets.Value("int64"))}))
+    with pytest.raises(ValueError, match="tag columns hold lists of strings or of ClassLabel"):
+        standardize_splits(datasets.DatasetDict({"train": numbers}), label_column=None,
+                           tag_columns=["moods"])
+
+
+def _metadata_root(root: Path, edit) -> Path:
+    """An FMA metadata folder (no audio: manifests only) with ``edit`` applied to tracks."""
+    (root / "fma_metadata").mkdir(parents=True)
+    tracks = _tracks()
+    edit(tracks)
+    tracks.to_csv(root / "fma_metadata" / "tracks.csv")
+    genres = pd.concat([GENRES, pd.DataFrame({"#tracks": [1], "parent": [0], "title": ["Folk"],
+                                              "top_level": [17]}, index=pd.Index([17]))])
+    genres.rename_axis("genre_id").to_csv(root / "fma_metadata" / "genres.csv")
+    return root
+
+
+def test_genre_tags_vocabulary_counts_training_tracks_only(tmp_path):
+    def edit(tracks):
+        split = tracks[("set", "split")]
+        first_train = split[split == "training"].index[0]  # a Hip-Hop track
+        first_test = split[split == "test"].index[0]
+        tracks.loc[first_train, ("track", "genres_all")] = "[21, 25]"  # Punk: 4 train tracks
+        tracks.loc[first_test, ("track", "genres_all")] = "[12, 17]"  # Folk: test only
+
+    root = _metadata_root(tmp_path, edit)
+    every = build_manifest("fma", {"root": str(root)})
+    names = every.splits["train"].features["genres_all"].feature.names
+    assert names == ["Hip-Hop", "Pop", "Punk", "Rock"]  # Folk is never a training tag
+    assert [] not in every.splits["test"]["genres_all"]  # Folk dropped, Rock kept
+    frequent = build_manifest("fma", {"root": str(root), "min_clips": 4})
+    assert frequent.splits["train"].features["genres_all"].feature.names == ["Punk"]
+    assert sum(map(len, frequent.splits["train"]["genres_all"])) == 4
+
+
+def test_tracks_without_top_genre_kept_for_tagging_only(fma_root):
+    manifest = build_manifest("fma", {"root": str(fma_root), "require_genre_top": False})
+    assert manifest.dropped == {}
+    train = manifest.splits["train"]
+    assert len(train) == 10 and train["label"].count(-1) == 1
+    assert train[train["label"].index(-1)]["genres_all"] == []
+    prepared = PreparedData(dataset=manifest.splits, label_names=manifest.label_names)
+    tagged = select_task(prepared, DataConfig(task="multi_label", label_column="genres_all"))
+    assert len(tagged.dataset["train"]) == 10
+    with pytest.raises(RecipeError, match="1 tracks of split 'train' have no class"):
+        select_task(prepared, DataConfig())

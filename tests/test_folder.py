@@ -10,7 +10,8 @@ import pytest
 from conftest import write_tone
 
 from waveform_mir.config import DataConfig
-from waveform_mir.data import prepare_dataset
+from waveform_mir.data import RandomCropDataset, prepare_dataset, resolve_task, select_task
+from waveform_mir.data.labels import label_targets
 from waveform_mir.data.registry import DataSourceError, build_manifest
 
 
@@ -98,3 +99,105 @@ def test_realmusic_split_column(realmusic, tmp_path):
     assert all(15 * 16000 <= n <= 20.1 * 16000 for n in lengths)
     assert set(data["test"]["track_id"]) & set(data["train"]["track_id"]) == set()
     assert np.bincount(data["test"]["label"]).tolist() == [10] * 10
+
+
+def _tag_csv(root, header, rows):
+    for i in range(len(rows)):
+        write_tone(root / "clips" / f"c{i}.wav", 300 + 30 * i, 0.5, 8000)
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", *header])
+        writer.writerows([f"clips/c{i}.wav", *row] for i, row in enumerate(rows))
+
+
+def test_tag_columns_become_tag_lists_through_the_cache(tmp_path):
+    _tag_csv(tmp_path, ["genre", "moods", "split"], [
+        ("pop", "happy;calm", "train"), ("rock", "", "train"), ("rock", "angry ; happy", "val"),
+        ("pop", "sad", "test"), ("pop", "calm", "extra")])
+    config = DataConfig(source="folder", options={"root": str(tmp_path), "tag_columns": ["moods"]},
+                        sample_rate=8000, cache_dir=str(tmp_path / "cache"),
+                        task="multi_label", label_column="moods")
+    prepared = prepare_dataset(config, progress=False)
+    train = prepared.dataset["train"]
+    names = ["angry", "calm", "happy", "sad"]  # every tag of the used rows, sorted
+    assert train.features["moods"].feature.names == names
+    assert prepared.label_names == ["pop", "rock"]  # the single label is still there
+    assert [[names[t] for t in tags] for tags in train["moods"]] == [["happy", "calm"], []]
+    tagged = select_task(prepared, config)
+    assert tagged.label_names == names
+    np.testing.assert_array_equal(label_targets(tagged.dataset["validation"]), [[1, 0, 1, 0]])
+    assert label_targets(tagged.dataset["test"]).tolist() == [[0, 0, 0, 1]]
+
+
+def test_csv_with_tags_only_gets_a_seeded_split(tmp_path):
+    _tag_csv(tmp_path, ["tags"], [("a;b",), ("b",), ("c",), ("a",), ("b;c",)] * 2)
+    options = {"root": str(tmp_path), "tag_columns": ["tags"], "test_fraction": 0.2}
+    manifest = build_manifest("folder", options)
+    assert manifest.label_names == [] and "label" not in manifest.splits["train"].column_names
+    assert {s: len(manifest.splits[s]) for s in manifest.splits} == {
+        "train": 7, "validation": 1, "test": 2}
+    assert _splits(manifest) == _splits(build_manifest("folder", options))
+    task = resolve_task(DataConfig(task="multi_label", label_column="tags"),
+                        manifest.splits["train"].features)
+    assert task.names == ("a", "b", "c")
+
+
+def test_bad_tag_options_are_refused(tmp_path):
+    _tag_csv(tmp_path, ["genre", "moods"], [("pop", "happy")])
+    with pytest.raises(ValueError, match=r"missing \['mood'\]"):
+        build_manifest("folder", {"root": str(tmp_path), "tag_columns": ["mood"]})
+    with pytest.raises(ValueError, match=r"missing \['quadrant'\]"):
+        build_manifest("folder", {"root": str(tmp_path), "label_column": "quadrant",
+                                  "tag_columns": ["moods"]})
+    with pytest.raises(ValueError, match="clash"):
+        build_manifest("folder", {"root": str(tmp_path), "tag_columns": ["path"]})
+    folders = _genre_folders(tmp_path / "by_genre", per_genre=1)
+    with pytest.raises(ValueError, match="need a labels CSV"):
+        build_manifest("folder", {"root": str(folders), "tag_columns": ["moods"]})
+
+
+# SOURCES.md of the mood/genre folder: clips per split and tags per clip (train), and the
+# train counts of a few tags.
+MOODGENRE_SPLITS = {"train": 449, "validation": 90, "test": 134}
+MOODGENRE_TRAIN = {"genres": (21, 1.81, {"pop/rock": 184, "jazz": 82, "classical": 8}),
+                   "moods": (82, 4.40, {"calm": 42, "gloomy": 44, "rousing": 16})}
+
+
+def test_moodgenre_loads_as_multi_label_and_quadrant_as_single_label(moodgenre):
+    options = {"root": str(moodgenre), "tag_columns": ["genres", "moods"],
+               "label_column": "quadrant"}
+    manifest = build_manifest("folder", options)
+    assert {s: len(manifest.splits[s]) for s in manifest.splits} == MOODGENRE_SPLITS
+    features = manifest.splits["train"].features
+    for column, (num_tags, mean_tags, counts) in MOODGENRE_TRAIN.items():
+        task = resolve_task(DataConfig(source="folder", options=options, task="multi_label",
+                                       label_column=column), features)
+        assert len(task.names) == num_tags
+        targets = label_targets(manifest.splits["train"], column)
+        assert targets.shape == (449, num_tags)
+        assert targets.sum(axis=1).mean() == pytest.approx(mean_tags, abs=0.005)
+        assert {tag: targets[:, task.names.index(tag)].sum() for tag in counts} == counts
+    quadrant = resolve_task(DataConfig(source="folder", options=options), features)
+    assert quadrant.names == ("Q1", "Q2", "Q3", "Q4") and not quadrant.multi_label
+    assert np.bincount(label_targets(manifest.splits["test"])).tolist() == [33, 33, 34, 34]
+
+
+def test_moodgenre_clips_decode_with_their_tags(moodgenre, tmp_path):
+    """A few of the real MP3s through the cache and the loader, moods as targets."""
+    rows = list(csv.DictReader((moodgenre / "labels.csv").open()))
+    chosen = [r for split in ("train", "validation", "test")
+              for r in [r for r in rows if r["split"] == split][:2]]
+    with (tmp_path / "few.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**r, "path": str(moodgenre / r["path"])} for r in chosen)
+    config = DataConfig(source="folder", sample_rate=8000, cache_dir=str(tmp_path / "cache"),
+                        options={"root": str(moodgenre), "labels_csv": str(tmp_path / "few.csv"),
+                                 "tag_columns": ["moods"], "label_column": "quadrant"},
+                        task="multi_label", label_column="moods")
+    tagged = select_task(prepare_dataset(config, progress=False), config)
+    assert tagged.skipped == [] and len(tagged.dataset["train"]) == 2
+    item = RandomCropDataset(tagged.dataset["train"], 8000)[0]
+    moods = [tagged.label_names[i] for i in np.flatnonzero(item["label"].numpy())]
+    assert moods == sorted(chosen[0]["moods"].split(";"))
+    assert len(tagged.dataset["test"][0]["waveform"]) > 25 * 8000

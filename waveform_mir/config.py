@@ -9,6 +9,7 @@ output folder, which makes a run reproducible from its folder alone.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -37,6 +38,11 @@ class DataConfig:
     cache_dir: str | None = None  # None: ~/.cache/waveform_mir (or $WAVEFORM_MIR_CACHE)
     num_proc: int = 1
     balanced_sampling: bool = False
+    # What a run learns (see waveform_mir.data.tasks): single_label, one class per track from
+    # a ClassLabel column, or multi_label, any set of tags from a tag column (genres_all,
+    # moods, tags, ...) with a sigmoid per tag.
+    task: str = "single_label"
+    label_column: str = "label"
 
     @property
     def crop_samples(self) -> int:
@@ -143,6 +149,7 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
         sections[section] = cls(**_coerce_floats(cls, values))
     recipe = Recipe(name=raw.get("name", "experiment"), **sections)
     check_imbalance_correction(recipe)
+    check_task(recipe)
     return recipe
 
 
@@ -158,6 +165,44 @@ def check_imbalance_correction(recipe: Recipe) -> None:
             "together they correct it twice (rare classes then weigh 1/count²). Keep one: "
             "balanced sampling to see rare classes more often, or class weights to weigh "
             "them more in the loss")
+
+
+def _tag_column_unlisted(recipe: Recipe) -> bool:
+    listed = recipe.data.options.get("tag_columns")
+    return listed is not None and recipe.data.label_column not in listed
+
+
+_TASK_REFUSALS: dict[str, tuple[tuple[Callable[[Recipe], bool], str], ...]] = {
+    "single_label": (),
+    "multi_label": (
+        (lambda r: r.data.label_column == "label",
+         "data.task multi_label needs data.label_column naming a tag column, not the "
+         "single-label 'label': genres_all (fma), tags (synthetic_tags), or a column listed "
+         "in data.options.tag_columns (folder, hub)"),
+        (_tag_column_unlisted,
+         "data.label_column must be one of data.options.tag_columns, the columns the source "
+         "reads as tag lists"),
+        (lambda r: r.data.balanced_sampling,
+         "data.balanced_sampling draws one class per example, and a multi-label track has "
+         "no single class; there is no tag-aware sampler, so multi_label needs it off"),
+        (lambda r: r.train.class_weights,
+         "train.class_weights weigh the softmax classes of single-label training; per-tag "
+         "weights for multi_label are not implemented, so it needs them off"),
+    ),
+}
+TASKS = tuple(_TASK_REFUSALS)
+
+
+def check_task(recipe: Recipe) -> None:
+    """Refuse an unknown ``data.task`` and settings that do not fit the task, before any
+    audio is decoded (whether the column exists is checked against the data, see
+    :func:`waveform_mir.data.tasks.resolve_task`)."""
+    task = recipe.data.task
+    if task not in _TASK_REFUSALS:
+        raise RecipeError(f"unknown data.task '{task}'; choose from {list(TASKS)}")
+    for refused, message in _TASK_REFUSALS[task]:
+        if refused(recipe):
+            raise RecipeError(message)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

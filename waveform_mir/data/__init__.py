@@ -2,11 +2,12 @@
 
 ``prepare_dataset(config)`` turns a :class:`~waveform_mir.config.DataConfig` into decoded,
 cached splits; ``RandomCropDataset`` / ``ChunkDataset`` serve them to training and
-evaluation. Sources (``synthetic``, ``folder``, ``fma``, ``hub``) register themselves in
-:mod:`.registry` when their modules are imported below.
+evaluation. Sources (``synthetic``, ``synthetic_tags``, ``folder``, ``fma``, ``hub``) register
+themselves in :mod:`.registry` when their modules are imported below. ``select_task`` picks the
+label column a run learns (single-label classes or multi-label tags, :mod:`.tasks`).
 """
 
-from . import fma, folder, hub, synthetic  # noqa: F401 - importing registers the builders
+from . import fma, folder, hub, synthetic, synthetic_tags  # noqa: F401 - registers the builders
 from .audio import AudioDecodeError, decode_audio
 from .loader import (
     ChunkDataset,
@@ -17,11 +18,13 @@ from .loader import (
 )
 from .prepare import PreparedData, prepare_dataset
 from .registry import DataSourceError, available_sources, register_builder
+from .tasks import LabelTask, resolve_task, select_task
 
 __all__ = [
     "AudioDecodeError",
     "ChunkDataset",
     "DataSourceError",
+    "LabelTask",
     "PreparedData",
     "RandomCropDataset",
     "StreamingCropDataset",
@@ -31,4 +34,6 @@ __all__ = [
     "decode_audio",
     "prepare_dataset",
     "register_builder",
+    "resolve_task",
+    "select_task",
 ]

@@ -9,8 +9,11 @@ Layout (as unpacked from the official archives, see :mod:`waveform_mir.data.down
 Subsets nest (small ⊂ medium ⊂ large = full), so ``subset="medium"`` keeps every track whose
 ``set.subset`` is small or medium. The official ``set.split`` (training/validation/test) is
 used as is. ``label`` is the single-label top-level genre (``track.genre_top``); tracks without
-one are dropped and counted. The multi-label task travels along as ``genres_all``: the titles
-of every genre in ``track.genres_all``.
+one are dropped and counted, unless ``require_genre_top=False`` keeps them (``label`` -1) for
+tagging, which needs no top genre (half of ``fma_large`` has none). The multi-label task
+travels along as the tag column ``genres_all`` (:mod:`.labels`): every genre of
+``track.genres_all`` by its title, the vocabulary being the genres of at least ``min_clips``
+training tracks (counted on train only, so test never shapes it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import datasets
 import pandas as pd
 
+from .labels import keep_known, tag_feature, tag_vocabulary
 from .manifest import Manifest, build_splits, file_renderer
 from .registry import register_builder
 
@@ -56,11 +60,14 @@ def parse_genre_ids(text: object) -> list[int]:
     return [int(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
-def select_tracks(tracks: pd.DataFrame, subset: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Tracks of ``subset`` (nested) with an official split and a top genre; count the rest.
+def select_tracks(tracks: pd.DataFrame, subset: str, require_genre_top: bool = True
+                  ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Tracks of ``subset`` (nested) with an official split and (if required) a top genre;
+    count the rest.
 
-    Returns a flat frame indexed by track id with columns ``split``, ``genre_top`` and
-    ``genres_all`` (the raw cell), and the number of dropped tracks per reason.
+    Returns a flat frame indexed by track id with columns ``split``, ``genre_top`` (``""``
+    where missing) and ``genres_all`` (the raw cell), and the number of dropped tracks per
+    reason.
     """
     if subset not in SUBSET_LEVELS:
         raise ValueError(f"unknown FMA subset '{subset}'; choose from {sorted(SUBSET_LEVELS)}")
@@ -69,6 +76,8 @@ def select_tracks(tracks: pd.DataFrame, subset: str) -> tuple[pd.DataFrame, dict
     split = chosen[("set", "split")].map(_SPLIT_NAMES)
     genre = chosen[("track", "genre_top")]
     has_genre = genre.notna() & (genre.astype(str).str.strip() != "")
+    if not require_genre_top:
+        has_genre = pd.Series(True, index=chosen.index)
     dropped = {
         "no top-level genre": int((~has_genre).sum()),
         "no official split": int((has_genre & split.isna()).sum()),
@@ -76,7 +85,7 @@ def select_tracks(tracks: pd.DataFrame, subset: str) -> tuple[pd.DataFrame, dict
     keep = has_genre & split.notna()
     flat = pd.DataFrame({
         "split": split[keep],
-        "genre_top": genre[keep].astype(str),
+        "genre_top": genre[keep].fillna("").astype(str).str.strip(),
         "genres_all": chosen.loc[keep, ("track", "genres_all")],
     })
     return flat, {reason: count for reason, count in dropped.items() if count}
@@ -89,8 +98,11 @@ def fma_manifest(
     audio_dir: str | None = None,
     min_seconds: float = 5.0,
     max_seconds: float | None = None,
+    min_clips: int = 1,
+    require_genre_top: bool = True,
 ) -> Manifest:
-    """Builder ``fma``: top-genre label, official split, nested subsets; see module docstring.
+    """Builder ``fma``: top-genre label, all-genre tags, official split, nested subsets; see
+    the module docstring.
 
     ``audio_dir`` defaults to ``root/fma_<subset>``. Clips shorter than ``min_seconds`` after
     decoding (FMA has a few empty or near-empty MP3s) are skipped and reported;
@@ -101,24 +113,22 @@ def fma_manifest(
     for name in ("tracks.csv", "genres.csv"):
         if not (metadata / name).is_file():
             raise ValueError(f"FMA metadata not found: {metadata / name}")
-    tracks, dropped = select_tracks(load_tracks(metadata / "tracks.csv"), subset)
+    tracks, dropped = select_tracks(load_tracks(metadata / "tracks.csv"), subset,
+                                    require_genre_top)
     titles = load_genre_titles(metadata / "genres.csv")
+    tracks["genres_all"] = [[titles[g] for g in parse_genre_ids(cell) if g in titles]
+                            for cell in tracks["genres_all"]]
+    vocabulary = tag_vocabulary(tracks.loc[tracks["split"] == "train", "genres_all"], min_clips)
     directory = Path(audio_dir).expanduser() if audio_dir else base / f"fma_{subset}"
-    label_names = sorted(tracks["genre_top"].unique())
+    label_names = sorted(name for name in tracks["genre_top"].unique() if name)
     rows = {}
     for split, part in tracks.groupby("split"):
         rows[split] = {
             "track_id": [f"{int(tid):06d}" for tid in part.index],
-            "label": part["genre_top"].tolist(),
+            "label": [name or -1 for name in part["genre_top"]],  # -1: no top genre
             "path": [str(audio_path(directory, int(tid))) for tid in part.index],
-            "genres_all": [
-                [titles[g] for g in parse_genre_ids(cell) if g in titles]
-                for cell in part["genres_all"]
-            ],
+            "genres_all": keep_known(part["genres_all"], vocabulary),
         }
-    extra = {
-        "path": datasets.Value("string"),
-        "genres_all": datasets.List(datasets.Value("string")),
-    }
+    extra = {"path": datasets.Value("string"), "genres_all": tag_feature(vocabulary)}
     splits = build_splits(rows, label_names, extra)
     return Manifest(splits, file_renderer(min_seconds, max_seconds), dropped=dropped)

@@ -6,6 +6,11 @@ Two layouts are understood, because those are how labelled audio is usually ship
   ``track_id``; paths are relative to the CSV's folder or absolute;
 * no CSV: one sub-folder per genre (``root/<genre>/**/<file>``), as GTZAN is distributed.
 
+For multi-label tagging, ``tag_columns`` names CSV columns of ``;``-separated tags
+(``rock;pop``, an empty cell for none); each becomes a tag column (:mod:`.labels`) whose
+vocabulary is every tag of the rows kept (the CSV is the curated vocabulary). A CSV with tag
+columns needs no single-label column.
+
 A ``split`` column is used as given, through ``splits`` (CSV value → train/validation/test);
 rows whose split is not mapped (e.g. ``extra``) are dropped and counted. Without a split
 column, each genre is split in the given proportions with a seeded shuffle (stratified).
@@ -19,33 +24,52 @@ import datasets
 import pandas as pd
 
 from .audio import AUDIO_EXTENSIONS
+from .labels import split_tags, tag_feature, tag_vocabulary
 from .manifest import SPLITS, Manifest, build_splits, file_renderer, stratified_assignment
 from .registry import register_builder
 
 _LABEL_COLUMNS = ("label", "genre")
 _DEFAULT_SPLITS = {"train": "train", "validation": "validation", "val": "validation",
                    "valid": "validation", "test": "test"}
+_RESERVED = ("path", "track_id", "split", "label")  # columns of the table read_labels_csv makes
 
 
-def read_labels_csv(csv_path: Path, label_column: str | None = None) -> pd.DataFrame:
-    """Load a labels CSV into columns ``path`` (absolute), ``label``, ``track_id``[, ``split``]."""
-    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+def _label_source(table: pd.DataFrame, csv_path: Path, label_column: str | None,
+                  tag_columns: tuple[str, ...]) -> str | None:
+    """The CSV column of the single label (``None``: tags only); refuses what cannot work."""
     candidates = [label_column] if label_column else list(_LABEL_COLUMNS)
     found = [c for c in candidates if c in table.columns]
-    if "path" not in table.columns or not found:
+    missing = [c for c in ["path", *tag_columns] if c not in table.columns]
+    if missing or (label_column and not found) or not (found or tag_columns):
         raise ValueError(
-            f"{csv_path}: needs a 'path' column and a label column ({' or '.join(candidates)}); "
-            f"found {list(table.columns)}"
-        )
+            f"{csv_path}: needs a 'path' column and a label column ({' or '.join(candidates)}) "
+            f"or tag columns; missing {missing or candidates}, found {list(table.columns)}")
+    clashes = sorted(set(tag_columns) & set(_RESERVED))
+    if clashes:
+        raise ValueError(f"tag_columns {clashes} clash with the columns the folder source makes "
+                         f"{list(_RESERVED)}; rename them in {csv_path}")
+    return found[0] if found else None
+
+
+def read_labels_csv(csv_path: Path, label_column: str | None = None,
+                    tag_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Load a labels CSV into columns ``path`` (absolute), ``track_id``, [``label``],
+    [``split``] and each of ``tag_columns`` as lists of tag names."""
+    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    source = _label_source(table, csv_path, label_column, tag_columns)
     base = csv_path.parent
     paths = [str(p if Path(p).is_absolute() else base / p) for p in table["path"]]
-    out = pd.DataFrame({"path": paths, "label": table[found[0]]})
+    out = pd.DataFrame({"path": paths})
+    if source is not None:
+        out["label"] = table[source]
     out["track_id"] = (
         table["track_id"] if "track_id" in table.columns
         else [Path(p).with_suffix("").as_posix() for p in table["path"]]
     )
     if "split" in table.columns:
         out["split"] = table["split"]
+    for column in tag_columns:
+        out[column] = [split_tags(cell) for cell in table[column]]
     return out
 
 
@@ -74,7 +98,8 @@ def assign_splits(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Map a ``split`` column through ``splits`` or make a stratified split; count drops."""
     if "split" not in table.columns:
-        table = table.assign(split=stratified_assignment(list(table["label"]), fractions, seed))
+        strata = list(table["label"]) if "label" in table.columns else [""] * len(table)
+        table = table.assign(split=stratified_assignment(strata, fractions, seed))
         return table, {}
     mapping = splits if splits is not None else _DEFAULT_SPLITS
     bad = set(mapping.values()) - set(SPLITS)
@@ -91,6 +116,7 @@ def folder_manifest(
     root: str,
     labels_csv: str | None = None,
     label_column: str | None = None,
+    tag_columns: list[str] | None = None,
     splits: dict[str, str] | None = None,
     validation_fraction: float = 0.1,
     test_fraction: float = 0.2,
@@ -101,22 +127,28 @@ def folder_manifest(
     """Builder ``folder``: see the module docstring for layouts and split handling.
 
     ``labels_csv`` defaults to ``root/labels.csv`` when it exists (a relative path is taken
-    from ``root``); ``min_seconds`` / ``max_seconds`` bound the decoded length of each file.
+    from ``root``); ``label_column`` names its single-label column (default ``label`` or
+    ``genre``), ``tag_columns`` its tag columns; ``min_seconds`` / ``max_seconds`` bound the
+    decoded length of each file.
     """
     base = Path(root).expanduser()
     if not base.is_dir():
         raise ValueError(f"folder dataset root not found: {base}")
     csv_path = base / (labels_csv or "labels.csv")
+    tags = tuple(tag_columns or ())
     if labels_csv or csv_path.is_file():
-        table = read_labels_csv(csv_path, label_column)
+        table = read_labels_csv(csv_path, label_column, tags)
+    elif tags:
+        raise ValueError(f"tag_columns {list(tags)} need a labels CSV; none at {csv_path}")
     else:
         table = scan_genre_folders(base)
     fractions = {"validation": validation_fraction, "test": test_fraction}
     table, dropped = assign_splits(table, splits, fractions, seed)
-    label_names = sorted(table["label"].unique())
-    rows = {
-        split: {c: part[c].tolist() for c in ("track_id", "label", "path")}
-        for split, part in table.groupby("split")
-    }
-    splits_ds = build_splits(rows, label_names, {"path": datasets.Value("string")})
+    label_names = sorted(table["label"].unique()) if "label" in table.columns else None
+    columns = ["track_id", "path", *(["label"] if label_names is not None else []), *tags]
+    rows = {split: {c: part[c].tolist() for c in columns}
+            for split, part in table.groupby("split")}
+    extra = {"path": datasets.Value("string"),
+             **{c: tag_feature(tag_vocabulary(table[c])) for c in tags}}
+    splits_ds = build_splits(rows, label_names, extra)
     return Manifest(splits_ds, file_renderer(min_seconds, max_seconds), dropped=dropped)

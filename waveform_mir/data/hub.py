@@ -6,6 +6,11 @@ this package's schema (``audio`` as undecoded bytes/path, ``label`` as a ``Class
 so that decoding goes through :func:`~waveform_mir.data.audio.decode_audio` like every other
 source, with the same resampling and the same skip-and-report handling of bad files.
 
+Multi-label Hub datasets name their list columns in ``tag_columns``: lists of strings (the
+vocabulary is every tag seen) or of ``ClassLabel`` ids (their names are kept) become tag
+columns (:mod:`.labels`); ``label_column=None`` reads a dataset with tags only. Tag columns
+are read from map-style (downloaded) datasets only.
+
 ``streaming=True`` returns lazily streamed splits for datasets too large to cache; they are
 consumed by :class:`~waveform_mir.data.loader.StreamingCropDataset` rather than the cache.
 """
@@ -19,6 +24,7 @@ import datasets
 import numpy as np
 
 from .audio import decode_audio
+from .labels import is_tag_feature, tag_feature, tag_vocabulary
 from .manifest import SPLITS, Manifest
 from .registry import register_builder
 
@@ -61,32 +67,59 @@ def _label_names(loaded: AnyDict, label_column: str, given: list[str] | None) ->
     return sorted(values)
 
 
+def _cast_tag_columns(selected: dict[str, datasets.Dataset], tag_columns: tuple[str, ...]
+                      ) -> dict[str, datasets.Dataset]:
+    """Hub list columns → tag columns: ``ClassLabel`` lists as they are, string lists typed
+    with the sorted vocabulary of every split's tags."""
+    if any(isinstance(split, datasets.IterableDataset) for split in selected.values()):
+        raise ValueError("tag_columns need a map-style Hub dataset; set streaming: false")
+    for column in tag_columns:
+        feature = selected["train"].features[column]
+        if is_tag_feature(feature):
+            continue
+        if feature != datasets.List(datasets.Value("string")):
+            raise ValueError(f"tag column '{column}' holds {feature}; tag columns hold lists of "
+                             "strings or of ClassLabel ids")
+        vocabulary = tag_vocabulary(tags for split in selected.values() for tags in split[column])
+        selected = {key: split.cast_column(column, tag_feature(vocabulary))
+                    for key, split in selected.items()}
+    return selected
+
+
 def _to_schema(
     split: datasets.Dataset | datasets.IterableDataset,
     audio_column: str,
-    label_column: str,
+    label_column: str | None,
     id_column: str | None,
-    names: list[str],
+    names: list[str] | None,
     original_names: list[str] | None,
+    tag_columns: tuple[str, ...] = (),
 ):
-    """One split → columns ``audio`` (undecoded), ``label`` (ClassLabel ids), ``track_id``."""
-    index = {name: i for i, name in enumerate(names)}
+    """One split → columns ``audio`` (undecoded), ``label`` (ClassLabel ids; none when
+    ``label_column`` is ``None``), ``track_id`` and the tag columns (typed already)."""
+    index = {name: i for i, name in enumerate(names or ())}
 
     def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        raw = batch[label_column]
-        as_names = [original_names[v] for v in raw] if original_names else [str(v) for v in raw]
         ids = batch[id_column] if id_column else indices
-        return {"label": [index[n] for n in as_names], "track_id": [str(i) for i in ids]}
+        out = {"track_id": [str(i) for i in ids]}
+        if label_column:
+            raw = batch[label_column]
+            as_names = ([original_names[v] for v in raw] if original_names
+                        else [str(v) for v in raw])
+            out["label"] = [index[n] for n in as_names]
+        return out
 
     split = split.cast_column(audio_column, datasets.Audio(decode=False))
     if audio_column != "audio":
         split = split.rename_column(audio_column, "audio")
-    keep = {"audio", label_column} | ({id_column} if id_column else set())
+    keep = {"audio", *tag_columns} | {c for c in (label_column, id_column) if c}
     split = split.remove_columns([c for c in split.column_names if c not in keep])
+    label = {"label": datasets.ClassLabel(names=names)} if label_column else {}
     features = datasets.Features({
         "audio": datasets.Audio(decode=False),
-        "label": datasets.ClassLabel(names=names),
+        **label,
         "track_id": datasets.Value("string"),
+        **{column: split.features[column] for column in tag_columns},
     })
     drop = [c for c in {label_column, id_column} if c and c != "audio"]
     return split.map(convert, batched=True, with_indices=True, remove_columns=drop,
@@ -97,10 +130,11 @@ def standardize_splits(
     loaded: AnyDict,
     *,
     audio_column: str = "audio",
-    label_column: str = "label",
+    label_column: str | None = "label",
     split_map: dict[str, str] | None = None,
     id_column: str | None = None,
     label_names: list[str] | None = None,
+    tag_columns: list[str] | None = None,
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 0,
@@ -108,19 +142,25 @@ def standardize_splits(
     """Rename, re-split and re-type a Hub ``DatasetDict`` to the package schema.
 
     ``split_map`` maps Hub split names to train/validation/test (unmapped splits are ignored).
-    A missing validation or test split is carved from train, stratified by label and seeded;
-    that is impossible for streamed data, which must then provide all three.
+    A missing validation or test split is carved from train, stratified by label (when there
+    is one) and seeded; that is impossible for streamed data, which must then provide all
+    three. ``tag_columns``: see the module docstring.
     """
     mapping = split_map or DEFAULT_SPLIT_MAP
     selected = {mapping[name]: split for name, split in loaded.items() if name in mapping}
     if "train" not in selected:
         raise ValueError(f"no train split: Hub splits {list(loaded)}, split_map {mapping}")
-    feature = selected["train"].features[label_column]
-    original = list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
-    names = _label_names(datasets.DatasetDict(selected) if not isinstance(
-        selected["train"], datasets.IterableDataset) else datasets.IterableDatasetDict(selected),
-        label_column, label_names)
-    out = {key: _to_schema(split, audio_column, label_column, id_column, names, original)
+    tags = tuple(tag_columns or ())
+    if tags:
+        selected = _cast_tag_columns(selected, tags)
+    original, names = None, None
+    if label_column:
+        feature = selected["train"].features[label_column]
+        original = list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+        names = _label_names(datasets.DatasetDict(selected) if not isinstance(
+            selected["train"], datasets.IterableDataset) else datasets.IterableDatasetDict(
+            selected), label_column, label_names)
+    out = {key: _to_schema(split, audio_column, label_column, id_column, names, original, tags)
            for key, split in selected.items()}
     streaming = isinstance(out["train"], datasets.IterableDataset)
     missing = {"validation": validation_fraction, "test": test_fraction}
@@ -129,8 +169,8 @@ def standardize_splits(
             continue
         if streaming:
             raise ValueError(f"streamed Hub dataset has no '{key}' split; add it to split_map")
-        parts = out["train"].train_test_split(test_size=share, stratify_by_column="label",
-                                              seed=seed)
+        parts = out["train"].train_test_split(
+            test_size=share, stratify_by_column="label" if label_column else None, seed=seed)
         out["train"], out[key] = parts["train"], parts["test"]
     container = datasets.IterableDatasetDict if streaming else datasets.DatasetDict
     return container({key: out[key] for key in SPLITS})
@@ -140,13 +180,14 @@ def standardize_splits(
 def hub_manifest(
     dataset_id: str,
     audio_column: str = "audio",
-    label_column: str = "label",
+    label_column: str | None = "label",
     split_map: dict[str, str] | None = None,
     streaming: bool = False,
     config_name: str | None = None,
     revision: str | None = None,
     id_column: str | None = None,
     label_names: list[str] | None = None,
+    tag_columns: list[str] | None = None,
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 0,
@@ -159,8 +200,8 @@ def hub_manifest(
     )
     splits = standardize_splits(
         loaded, audio_column=audio_column, label_column=label_column, split_map=split_map,
-        id_column=id_column, label_names=label_names, validation_fraction=validation_fraction,
-        test_fraction=test_fraction, seed=seed,
+        id_column=id_column, label_names=label_names, tag_columns=tag_columns,
+        validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
     )
     render = partial(render_audio_cell, min_seconds=min_seconds, max_seconds=max_seconds)
     return Manifest(splits, render, drop_columns=("audio",))

@@ -21,6 +21,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
+from .labels import label_targets
 from .pcm import from_pcm16
 
 
@@ -90,7 +91,15 @@ class WaveformColumn:
 
 
 def _labels(split: datasets.Dataset) -> np.ndarray:
-    return np.asarray(split.with_format("numpy")["label"], dtype=np.int64)
+    """Targets of the ``label`` column: (rows,) int64 class ids, or (rows, num_tags) float32
+    multi-hot when ``label`` is a tag column (see :func:`~.tasks.select_task`)."""
+    return label_targets(split, "label")
+
+
+def _target(labels: np.ndarray, row: int) -> int | torch.Tensor:
+    """One row's target: a class id, or a FloatTensor (num_tags,) for multi-label data (a
+    copy: a view would carry every row's targets through a DataLoader worker's queue)."""
+    return int(labels[row]) if labels.ndim == 1 else torch.from_numpy(labels[row].copy())
 
 
 def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
@@ -108,7 +117,8 @@ def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
 class RandomCropDataset(Dataset):
     """Training view: each access returns a random crop of one track.
 
-    Item: ``{"waveform": FloatTensor (crop_samples,), "label": int}``. A crop's offset is
+    Item: ``{"waveform": FloatTensor (crop_samples,), "label": int}``, or ``"label"`` a
+    FloatTensor (num_tags,) of 0/1 when the split's ``label`` is a tag column. A crop's offset is
     drawn from a generator seeded with ``(seed, epoch, index)``: crops change every epoch
     (call :meth:`set_epoch`), yet do not depend on the order or the process in which items are
     fetched, so a run resumed mid-epoch, with batches skipped, sees the very crops an
@@ -137,7 +147,7 @@ class RandomCropDataset(Dataset):
             crop = from_pcm16(wave[start : start + size])
         else:
             crop = _fit(wave, size, int(rng.integers(0, size - wave.shape[0] + 1)))
-        return {"waveform": torch.from_numpy(crop), "label": int(self.labels[index])}
+        return {"waveform": torch.from_numpy(crop), "label": _target(self.labels, index)}
 
 
 def chunk_starts(length: int, chunk: int, hop: int) -> np.ndarray:
@@ -154,8 +164,10 @@ def chunk_starts(length: int, chunk: int, hop: int) -> np.ndarray:
 class ChunkDataset(Dataset):
     """Evaluation view: all fixed chunks of every track, for track-level score averaging.
 
-    Item: ``{"waveform": FloatTensor (chunk_samples,), "label": int, "track_index": int}``.
-    ``num_tracks`` and ``track_labels`` (shape ``(num_tracks,)``) describe the tracks.
+    Item: ``{"waveform": FloatTensor (chunk_samples,), "label": int, "track_index": int}``
+    (``"label"`` a FloatTensor (num_tags,) for a tag column). ``num_tracks`` and
+    ``track_labels`` (``(num_tracks,)`` ids or ``(num_tracks, num_tags)`` multi-hot) describe
+    the tracks.
     """
 
     def __init__(self, split: datasets.Dataset, chunk_samples: int, hop_samples: int) -> None:
@@ -179,7 +191,7 @@ class ChunkDataset(Dataset):
         piece = self.waveforms.pcm(track)[start : start + self.chunk_samples]
         return {
             "waveform": torch.from_numpy(_fit(piece, self.chunk_samples)),
-            "label": int(self.track_labels[track]),
+            "label": _target(self.track_labels, track),
             "track_index": track,
         }
 
@@ -193,6 +205,9 @@ class ClassBalancedSampler(Sampler[int]):
 
     def __init__(self, labels: Sequence[int], num_samples: int, seed: int = 0) -> None:
         labels = np.asarray(labels)
+        if labels.ndim != 1:
+            raise ValueError("class_balanced_sampler needs one class id per track; multi-label "
+                             "data have no tag-aware sampler")
         self.groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
         if not self.groups:
             raise ValueError("class_balanced_sampler needs at least one label")
@@ -221,10 +236,13 @@ def class_balanced_sampler(labels: Sequence[int], num_samples: int, seed: int = 
 
 
 def collate(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Stack items: ``waveform`` (B, T), ``label`` (B,), ``track_index`` (B,) when present."""
+    """Stack items: ``waveform`` (B, T), ``label`` (B,) long class ids or (B, num_tags) float
+    multi-hot, ``track_index`` (B,) when present."""
+    labels = [item["label"] for item in items]
     batch = {
         "waveform": torch.stack([item["waveform"] for item in items]),
-        "label": torch.tensor([item["label"] for item in items], dtype=torch.long),
+        "label": (torch.stack(labels) if isinstance(labels[0], torch.Tensor)
+                  else torch.tensor(labels, dtype=torch.long)),
     }
     if "track_index" in items[0]:
         batch["track_index"] = torch.tensor([i["track_index"] for i in items], dtype=torch.long)

@@ -2,9 +2,10 @@
 
 Builders (synthetic, folder, FMA, Hub) differ only in where rows come from; decoding, skipping
 bad files and caching are shared. A manifest therefore holds one row per track — ``track_id``,
-an integer ``label`` (a ``ClassLabel`` carrying the genre names) and whatever the renderer needs
-(a ``path``, the file's bytes, a synthesis seed) — plus the ``render`` callable that turns one
-row into a waveform. ``render`` must be picklable (a module-level function or a
+an integer ``label`` (a ``ClassLabel`` carrying the genre names; absent for a source with tags
+only), any tag columns (:mod:`.labels`: a list of tag ids per track) and whatever the renderer
+needs (a ``path``, the file's bytes, a synthesis seed) — plus the ``render`` callable that turns
+one row into a waveform. ``render`` must be picklable (a module-level function or a
 ``functools.partial`` of one) because the cache maps it over rows in worker processes.
 """
 
@@ -42,7 +43,9 @@ class Manifest:
 
     @property
     def label_names(self) -> list[str]:
-        return list(self.splits["train"].features["label"].names)
+        """The single-label class names; none for a source with tags only."""
+        feature = self.splits["train"].features.get("label")
+        return list(feature.names) if feature is not None else []
 
 
 def render_file(
@@ -76,26 +79,25 @@ def file_renderer(min_seconds: float = 0.0, max_seconds: float | None = None) ->
 
 def build_splits(
     rows: dict[str, dict[str, list]],
-    label_names: Sequence[str],
+    label_names: Sequence[str] | None,
     extra_features: dict[str, Any] | None = None,
 ) -> datasets.DatasetDict:
     """Columns per split → a ``DatasetDict`` with ``label`` as a ``ClassLabel``.
 
-    ``rows[split]`` maps column names to lists; ``label`` may hold names or ids. Every split in
+    ``rows[split]`` maps column names to lists; ``label`` may hold names or ids, and tag
+    columns (typed by :func:`~.labels.tag_feature` in ``extra_features``) lists of tag names.
+    ``label_names=None`` builds no ``label`` column (a source with tags only). Every split in
     :data:`SPLITS` is present (possibly empty) so consumers never test for a missing split.
     """
+    label = {} if label_names is None else {"label": datasets.ClassLabel(names=list(label_names))}
     features = datasets.Features(
-        {
-            "track_id": datasets.Value("string"),
-            "label": datasets.ClassLabel(names=list(label_names)),
-            **(extra_features or {}),
-        }
-    )
-    index = {name: i for i, name in enumerate(label_names)}
+        {"track_id": datasets.Value("string"), **label, **(extra_features or {})})
+    index = {name: i for i, name in enumerate(label_names or ())}
     out = {}
     for split in SPLITS:
         columns = dict(rows.get(split) or {name: [] for name in features})
-        columns["label"] = [index.get(v, v) for v in columns["label"]]
+        if label:
+            columns["label"] = [index.get(v, v) for v in columns["label"]]
         out[split] = datasets.Dataset.from_dict(columns, features=features)
     return datasets.DatasetDict(out)
 

@@ -16,6 +16,7 @@ are wavetable look-ups; a 4 s clip at 16 kHz takes about ten milliseconds.
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -97,15 +98,36 @@ STYLES: tuple[Style, ...] = (
           cutoff=(900, 1800), bass=(), drums_db=(-80.0, -80.0)),
 )
 GENRES: tuple[str, ...] = tuple(style.name for style in STYLES)
+PARTS: tuple[str, ...] = ("drums", "bass", "chords")  # the instruments of a clip's mix
+DEFAULT_COUNTS = {"train": 50, "validation": 10, "test": 20}  # clips per genre and split
 _BY_NAME = {style.name: style for style in STYLES}
 
 
-def render_clip(genre: str, seed: int, seconds: float, sample_rate: int) -> np.ndarray:
-    """One clip of ``genre``: float32 mono, shape ``(round(seconds * sample_rate),)``."""
+def style_of(genre: str) -> Style:
+    return _BY_NAME[genre]
+
+
+def _draw_tempo(style: Style, rng: np.random.Generator) -> float:
+    """A clip's tempo in BPM: the first draw of its generator."""
+    return float(rng.uniform(*style.tempo))
+
+
+def clip_tempo(genre: str, seed: int) -> float:
+    """The tempo (BPM) :func:`render_clip` gives clip ``seed`` of ``genre``."""
+    return _draw_tempo(_BY_NAME[genre], np.random.default_rng(seed))
+
+
+def render_clip(genre: str, seed: int, seconds: float, sample_rate: int,
+                parts: Collection[str] = PARTS) -> np.ndarray:
+    """One clip of ``genre``: float32 mono, shape ``(round(seconds * sample_rate),)``.
+
+    Instruments of :data:`PARTS` not in ``parts`` are muted; every random draw stays the
+    same, so the other instruments play exactly as in the full clip.
+    """
     style = _BY_NAME[genre]
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
-    tempo = rng.uniform(*style.tempo)
+    tempo = _draw_tempo(style, rng)
     step = 60.0 / tempo / 4.0
     phase = rng.uniform(0, 16 * step)  # the clip starts anywhere in a bar
     grid = _step_times(n / sample_rate + 16 * step, step, style.swing) - phase
@@ -116,7 +138,9 @@ def render_clip(genre: str, seed: int, seconds: float, sample_rate: int) -> np.n
     drums = _drums(style, grid, n, sample_rate, rng) * _db(rng.uniform(*style.drums_db))
     harmony = _harmony(style, grid, key, progression, quality, n, sample_rate, rng)
     bass = _bass(style, grid, key, progression, n, sample_rate, rng)
-    mix = drums + harmony * _db(rng.uniform(-3, 0)) + bass * _db(rng.uniform(-6, 0))
+    levels = {"drums": 1.0, "chords": _db(rng.uniform(-3, 0)), "bass": _db(rng.uniform(-6, 0))}
+    playing = {part: levels[part] * (part in parts) for part in PARTS}
+    mix = drums * playing["drums"] + harmony * playing["chords"] + bass * playing["bass"]
     mix += rng.standard_normal(n) * _db(rng.uniform(-50, -30)) * np.abs(mix).max()
     peak = np.abs(mix).max() or 1.0
     return (mix / peak * _db(rng.uniform(-12, -1))).astype(np.float32)
@@ -273,8 +297,7 @@ def synthetic_manifest(
     genres: list[str] | None = None,
 ) -> Manifest:
     """Builder ``synthetic``: clips rendered on the fly; default 50/10/20 clips per genre."""
-    counts = num_per_class if num_per_class is not None else {
-        "train": 50, "validation": 10, "test": 20}
+    counts = num_per_class if num_per_class is not None else DEFAULT_COUNTS
     names = list(genres or GENRES)
     splits = build_splits(
         synthetic_rows(counts, seed, names), names, {"clip_seed": datasets.Value("int64")}
