@@ -76,3 +76,19 @@ class ClassifierHead(nn.Module):
 
     def forward(self, sequence: Tensor) -> Tensor:
         return self.classify(self.embed(sequence))
+
+
+# What the head's outputs mean, by task: one genre per track (a distribution over classes) or
+# several tags per track (an independent yes/no per tag).
+OUTPUT_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "single_label": lambda logits: torch.softmax(logits, dim=-1),
+    "multi_label": torch.sigmoid,
+}
+
+
+def output_probabilities(logits: Tensor, task: str) -> Tensor:
+    """``(batch, classes)`` logits → probabilities: softmax over the classes of a
+    single-label model, one sigmoid per tag of a multi-label one."""
+    if task not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"unknown task {task!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)}")
+    return OUTPUT_ACTIVATIONS[task](logits)

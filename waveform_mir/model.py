@@ -19,7 +19,7 @@ from waveform_mir.backbones import BACKBONES, backbone_kind, build_backbone
 from waveform_mir.config import DataConfig, ModelConfig
 from waveform_mir.data.loudness import Loudness
 from waveform_mir.frontends import FRONTENDS, build_frontend, frontend_kind
-from waveform_mir.heads import ClassifierHead
+from waveform_mir.heads import OUTPUT_ACTIVATIONS, ClassifierHead, output_probabilities
 
 
 class ModelPairError(ValueError):
@@ -70,6 +70,8 @@ class WaveformClassifier(
             (:class:`~waveform_mir.data.loudness.Loudness` as a dict; ``None``: not at all,
             as in checkpoints that predate the setting). Together these make a checkpoint
             need nothing else to be fed and scored as it was trained and evaluated.
+        task: ``single_label`` (``id2label`` are classes, softmax) or ``multi_label``
+            (``id2label`` are tags, one sigmoid each, decided at per-tag ``thresholds``).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class WaveformClassifier(
         chunk_seconds: float | None = None,
         hop_seconds: float | None = None,
         loudness: dict[str, Any] | None = None,
+        task: str = "single_label",
     ) -> None:
         super().__init__()
         check_pair(frontend["name"], backbone["name"])
@@ -94,6 +97,9 @@ class WaveformClassifier(
         self.chunk_seconds = chunk_seconds
         self.hop_seconds = hop_seconds
         self.loudness = Loudness.from_dict(loudness)
+        if task not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"unknown task {task!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)}")
+        self.task = task
         self.frontend = build_frontend(frontend, sample_rate=sample_rate)
         self.augment = SpecAugment(**(augment or {}))
         probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length
@@ -103,6 +109,10 @@ class WaveformClassifier(
         # waveform_mir.evaluation.calibration). A buffer, so it travels with the weights;
         # checkpoints saved without it load with 1.
         self.register_buffer("temperature", torch.ones(()))
+        # A multi-label model says "tag present" when its probability reaches the tag's
+        # threshold, chosen per tag on validation after training (0.5 until then). A buffer
+        # for the same reason as the temperature.
+        self.register_buffer("thresholds", torch.full((len(self.id2label),), 0.5))
 
     def features(self, waveform: Tensor) -> Tensor:
         """Backbone output sequence ``(batch, dim, steps)``; masked in training mode."""
@@ -119,6 +129,10 @@ class WaveformClassifier(
     def classify(self, embedding: Tensor) -> Tensor:
         """Embedding ``(batch, dim)`` -> temperature-scaled logits ``(batch, classes)``."""
         return self.head.classify(embedding) / self.temperature
+
+    def probabilities(self, logits: Tensor) -> Tensor:
+        """``(batch, classes)`` logits → probabilities, by the model's task."""
+        return output_probabilities(logits, self.task)
 
     def describe(self, num_samples: int) -> list[dict[str, Any]]:
         """Parameters and output shape per stage for clips of ``num_samples`` (batch of one).
@@ -168,13 +182,13 @@ def build_model_for_data(model_config: ModelConfig, data_config: DataConfig,
     return build_model(model_config, sample_rate=data_config.sample_rate, id2label=id2label,
                        chunk_seconds=data_config.crop_seconds,
                        hop_seconds=data_config.eval_hop_seconds,
-                       loudness=dict(data_config.loudness))
+                       loudness=dict(data_config.loudness), task=data_config.task)
 
 
 def build_model(
     model_config: ModelConfig, *, sample_rate: int, id2label: dict[int, str],
     chunk_seconds: float | None = None, hop_seconds: float | None = None,
-    loudness: dict[str, Any] | None = None,
+    loudness: dict[str, Any] | None = None, task: str = "single_label",
 ) -> WaveformClassifier:
     """Build the classifier a recipe's ``model`` section describes."""
     return WaveformClassifier(
@@ -187,4 +201,5 @@ def build_model(
         chunk_seconds=chunk_seconds,
         hop_seconds=hop_seconds,
         loudness=loudness,
+        task=task,
     )

@@ -92,12 +92,12 @@ def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
 
 def calibrate_best(model: WaveformClassifier, evaluator: TrackEvaluator, model_dir: Path
                    ) -> None:
-    """Fit the best model's temperature on validation (track-level log loss) and save it."""
-    before, after = evaluator.calibrate(model, "validation")
+    """Fit the best model's decision on validation and save it: its temperature (track-level
+    log loss), or a tagger's per-tag thresholds (F1)."""
+    message = evaluator.fit_decision(model, "validation")
     if evaluator.accelerator.is_main_process:
         model.save_pretrained(model_dir)
-        console.print(f"temperature {float(model.temperature):.2f}: validation log loss "
-                      f"{before:.3f} → {after:.3f}")
+        console.print(message)
     evaluator.accelerator.wait_for_everyone()
 
 

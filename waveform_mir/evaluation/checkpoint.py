@@ -75,12 +75,10 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
     evaluator = TrackEvaluator(prepared, data_config.crop_samples,
                                data_config.eval_hop_samples, batch_size, accelerator)
     if calibrate_on:
-        before, after = evaluator.calibrate(model, calibrate_on)
+        message = evaluator.fit_decision(model, calibrate_on)
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(model_dir)
-            Console().print(f"temperature {float(accelerator.unwrap_model(model).temperature):.2f}"
-                            f" fitted on {calibrate_on} (log loss {before:.3f} → {after:.3f}), "
-                            f"saved in {model_dir}")
+            Console().print(f"{message}; saved in {model_dir}")
     scores = evaluator.scores(model, split)
     if accelerator.is_main_process:
         paths = report(scores, output_dir or model_dir / "evaluation", split)

@@ -2,11 +2,13 @@
 
 It owns what each caller used to rebuild in its own copy: the chunk loader of a split, built
 and ``accelerator.prepare``-d once per run, the chunk scores averaged per track and scored by
-the metric, and the temperature fit on a split.
+the metric, and what is fitted on validation after training: the temperature of a genre
+classifier, the per-tag decision thresholds of a tagger.
 """
 
 from __future__ import annotations
 
+import torch
 from accelerate import Accelerator
 from torch import nn
 from torch.utils.data import DataLoader
@@ -14,7 +16,8 @@ from torch.utils.data import DataLoader
 from waveform_mir.data import PreparedData
 
 from .calibration import calibrate
-from .tracks import chunk_loader, predict_tracks, score_tracks
+from .tagging_metrics import choose_thresholds
+from .tracks import TrackPredictions, chunk_loader, predict_tracks, score_tracks
 
 
 class TrackEvaluator:
@@ -42,12 +45,34 @@ class TrackEvaluator:
                 self.batch_size))
         return self._loaders[split]
 
-    def scores(self, model: nn.Module, split: str) -> dict:
-        """Track-level metric dict of ``model`` on ``split`` (every process gets it)."""
-        predictions = predict_tracks(model, self.loader(split), self.accelerator,
-                                     description=f"eval {split}")
-        return score_tracks(predictions, self.prepared.label_names)
+    def predictions(self, model: nn.Module, split: str) -> TrackPredictions:
+        """Track probabilities and labels of ``model`` on ``split``."""
+        return predict_tracks(model, self.loader(split), self.accelerator,
+                              description=f"eval {split}")
 
-    def calibrate(self, model: nn.Module, split: str) -> tuple[float, float]:
-        """Fit ``model``'s temperature on ``split``; track log loss before and after."""
-        return calibrate(model, self.loader(split), self.accelerator)
+    def scores(self, model: nn.Module, split: str) -> dict:
+        """Track-level metric dict of ``model`` on ``split`` (every process gets it); a
+        tagging model's F1 is taken at its own per-tag thresholds."""
+        unwrapped = self.accelerator.unwrap_model(model)
+        thresholds = unwrapped.thresholds.cpu().numpy() if _is_tagger(unwrapped) else None
+        return score_tracks(self.predictions(model, split), self.prepared.label_names,
+                            thresholds)
+
+    def fit_decision(self, model: nn.Module, split: str) -> str:
+        """Fit on ``split`` what turns ``model``'s outputs into decisions, and say what
+        changed: the temperature of a single-label model (track log loss), the per-tag
+        thresholds of a multi-label one (F1 per tag)."""
+        unwrapped = self.accelerator.unwrap_model(model)
+        if not _is_tagger(unwrapped):
+            before, after = calibrate(model, self.loader(split), self.accelerator)
+            return (f"temperature {float(unwrapped.temperature):.2f} fitted on {split} "
+                    f"(log loss {before:.3f} → {after:.3f})")
+        predictions = self.predictions(model, split)
+        chosen = choose_thresholds(predictions.probabilities, predictions.labels)
+        unwrapped.thresholds.copy_(torch.as_tensor(chosen, dtype=torch.float32))
+        return (f"per-tag thresholds chosen on {split}: {float(chosen.min()):.2f} – "
+                f"{float(chosen.max()):.2f}")
+
+
+def _is_tagger(model: nn.Module) -> bool:
+    return getattr(model, "task", "single_label") == "multi_label"

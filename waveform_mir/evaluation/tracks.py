@@ -19,12 +19,15 @@ from torch.utils.data import DataLoader
 
 from waveform_mir.data import ChunkDataset, collate
 from waveform_mir.evaluation.metrics import GenreMetric, aggregate_by_track
+from waveform_mir.evaluation.tagging_metrics import tagging_scores
+from waveform_mir.heads import output_probabilities
 from waveform_mir.progress import progress_bar
 
 
 @dataclass
 class TrackPredictions:
-    """Per-track outputs of one split: (tracks, classes) probabilities and (tracks,) labels."""
+    """Per-track outputs of one split: (tracks, classes) probabilities and the labels,
+    (tracks,) class ids or (tracks, tags) multi-hot."""
 
     probabilities: np.ndarray
     labels: np.ndarray
@@ -41,18 +44,21 @@ def chunk_loader(split: Dataset, chunk_samples: int, hop_samples: int, batch_siz
 @dataclass
 class ChunkOutputs:
     """Every chunk of one split, gathered from all processes, in loader order: ``logits``
-    (chunks, classes), ``labels`` (chunks,) and ``track_index`` (chunks,) into the split."""
+    (chunks, classes), ``labels`` (chunks,) class ids or (chunks, tags) multi-hot, and
+    ``track_index`` (chunks,) into the split; ``task`` says how logits become probabilities."""
 
     logits: np.ndarray
     labels: np.ndarray
     track_index: np.ndarray
+    task: str = "single_label"
 
     def track_predictions(self, temperature: float = 1.0) -> TrackPredictions:
-        """Softmax of ``logits / temperature`` per chunk, averaged per track."""
+        """Probabilities of ``logits / temperature`` per chunk (softmax, or a sigmoid per
+        tag), averaged per track."""
         scaled = torch.from_numpy(self.logits).float() / temperature
-        chunk_probs = torch.softmax(scaled, dim=1).numpy()
+        chunk_probs = output_probabilities(scaled, self.task).numpy()
         num_tracks = int(self.track_index.max()) + 1
-        track_labels = np.zeros(num_tracks, dtype=np.int64)
+        track_labels = np.zeros((num_tracks, *self.labels.shape[1:]), dtype=self.labels.dtype)
         track_labels[self.track_index] = self.labels
         return TrackPredictions(
             probabilities=aggregate_by_track(chunk_probs, self.track_index, num_tracks),
@@ -76,7 +82,8 @@ def chunk_outputs(model: torch.nn.Module, loader: DataLoader, accelerator: Accel
             advance()
     model.train(was_training)
     return ChunkOutputs(logits=torch.cat(logits).numpy(), labels=torch.cat(labels).numpy(),
-                        track_index=torch.cat(tracks).numpy())
+                        track_index=torch.cat(tracks).numpy(),
+                        task=getattr(accelerator.unwrap_model(model), "task", "single_label"))
 
 
 def predict_tracks(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator,
@@ -85,8 +92,15 @@ def predict_tracks(model: torch.nn.Module, loader: DataLoader, accelerator: Acce
     return chunk_outputs(model, loader, accelerator, description).track_predictions()
 
 
-def score_tracks(predictions: TrackPredictions, label_names: list[str]) -> dict:
-    """Metric dictionary (accuracy, macro-F1, log loss, per class, confusion) for tracks."""
+def score_tracks(predictions: TrackPredictions, label_names: list[str],
+                 thresholds: np.ndarray | None = None) -> dict:
+    """Metric dictionary of tracks: accuracy, macro-F1, log loss, per class and confusion
+    for classes; ROC-AUC, PR-AUC, per tag and (given ``thresholds``, (tags,)) F1 for tags."""
+    if predictions.labels.ndim == 2:
+        scores = tagging_scores(predictions.probabilities, predictions.labels, label_names,
+                                thresholds)
+        scores["num_chunks"] = predictions.num_chunks
+        return scores
     metric = GenreMetric()
     metric.add_batch(predictions=predictions.probabilities.astype(np.float32),
                      references=predictions.labels)
