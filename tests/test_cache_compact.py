@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import shutil
@@ -17,8 +18,8 @@ import torch
 import waveform_mir.data.cache as cache
 import waveform_mir.data.synthetic as synthetic
 from waveform_mir.config import DataConfig
-from waveform_mir.data import ChunkDataset, RandomCropDataset, prepare_dataset
-from waveform_mir.data.loader import StreamingCropDataset, WaveformColumn
+from waveform_mir.data import ChunkDataset, RandomCropDataset, StreamingCropDataset, prepare_dataset
+from waveform_mir.data.loader import WaveformColumn
 from waveform_mir.data.manifest import SPLITS, Manifest
 from waveform_mir.data.pcm import PCM_SCALE, from_pcm16, to_pcm16
 from waveform_mir.data.store import DATA_DIR
@@ -151,19 +152,27 @@ def _render_signal(row: dict, sample_rate: int) -> np.ndarray:
     return _test_signal(int(row["track_id"][1:]))
 
 
-def test_streamed_data_stays_float(tmp_path, monkeypatch):
+def test_streamed_rows_are_rounded_as_the_cache_rounds_them(tmp_path, monkeypatch):
+    """A Hub-style streamed manifest: training rows stay a stream, decoded to the cache's
+    int16 samples as they are read; validation and test are read once into the cache."""
     features = datasets.Features({"track_id": datasets.Value("string"),
                                   "label": datasets.ClassLabel(names=["a", "b"])})
     rows = datasets.Dataset.from_dict({"track_id": ["t0", "t1"], "label": [0, 1]}, features)
     splits = datasets.IterableDatasetDict({s: rows.to_iterable_dataset() for s in SPLITS})
     monkeypatch.setattr("waveform_mir.data.prepare.build_manifest",
                         lambda source, options: Manifest(splits, _render_signal))
-    streamed = prepare_dataset(_synthetic_config(tmp_path), progress=False).dataset["train"]
-    for row in streamed:
-        np.testing.assert_array_equal(np.asarray(row["waveform"], np.float32),
-                                      _test_signal(int(row["track_id"][1:])))  # not quantised
-    crop = next(iter(StreamingCropDataset(streamed, 3000)))["waveform"]
-    assert crop.dtype == torch.float32 and 0.5 < crop.abs().max() <= 1
+    prepared = prepare_dataset(_synthetic_config(tmp_path, streaming=True), progress=False)
+    assert isinstance(prepared.stream.rows, datasets.IterableDataset)
+    assert len(prepared.dataset["train"]) == 0 and prepared.dataset["test"]["track_id"] == [
+        "t0", "t1"]
+    column = WaveformColumn(prepared.dataset["test"])
+    crops = StreamingCropDataset(prepared.stream, RATE)  # as long as the signals: whole
+    for item in itertools.islice(crops, 2):
+        expected = from_pcm16(to_pcm16(_test_signal(int(item["track_id"][1:]))))
+        assert item["waveform"].dtype == torch.float32
+        np.testing.assert_array_equal(item["waveform"].numpy(), expected)
+        np.testing.assert_array_equal(item["waveform"].numpy(),
+                                      column[int(item["track_id"][1:])])
 
 
 def test_cache_holds_two_bytes_per_sample(tmp_path):

@@ -8,7 +8,8 @@ The same file runs on one CPU, one GPU or many::
 
 Read top to bottom, :func:`train` is the whole job: prepare data → build model, optimiser
 and schedule → optimise for a budget of steps (:mod:`waveform_mir.training.loop`: random
-crops, waveform augmentation, warm-up + cosine schedule, gradient clipping, evaluating on
+crops, cached or streamed (:mod:`waveform_mir.training.batches`), waveform augmentation,
+warm-up + cosine schedule, gradient clipping, evaluating on
 validation chunks every ``eval_every`` steps and keeping the best model by macro-F1) →
 calibrate and score the best model on test at track level → write metrics, plots and a
 model card.
@@ -26,16 +27,15 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from rich.console import Console
-from torch.utils.data import DataLoader
 
 from waveform_mir.config import Recipe
-from waveform_mir.data import PreparedData, RandomCropDataset, class_balanced_sampler, collate
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.selection import SELECTION_RULE
 from waveform_mir.model import WaveformClassifier, build_model_for_data
 from waveform_mir.reports.filters import plot_filters, save_filters, snapshot_filters
 from waveform_mir.reports.metrics import report, write_model_card
+from waveform_mir.training.batches import train_batches
 from waveform_mir.training.checkpoints import load_checkpoint, resolve_resume
 from waveform_mir.training.loop import LoopState, TrainingRun
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
@@ -75,19 +75,6 @@ def flat_config(recipe: Recipe) -> dict:
 
     walk("", recipe.to_dict())
     return flat
-
-
-def make_train_loader(prepared: PreparedData, recipe: Recipe) -> DataLoader:
-    """Random crops of the training split, shuffled or drawn class-balanced."""
-    train_split = prepared.dataset["train"]
-    crops = RandomCropDataset(train_split, recipe.data.crop_samples, seed=recipe.train.seed)
-    sampler = None
-    if recipe.data.balanced_sampling:
-        sampler = class_balanced_sampler(train_split["label"], num_samples=len(train_split),
-                                         seed=recipe.train.seed)
-    return DataLoader(crops, batch_size=recipe.train.batch_size, shuffle=sampler is None,
-                      sampler=sampler, drop_last=len(crops) >= recipe.train.batch_size,
-                      collate_fn=collate, num_workers=recipe.train.num_workers)
 
 
 def calibrate_best(model: WaveformClassifier, evaluator: TrackEvaluator, model_dir: Path
@@ -142,7 +129,6 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     with accelerator.main_process_first():
         prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
     id2label = dict(enumerate(prepared.label_names))
-    train_loader = make_train_loader(prepared, recipe)
 
     # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
     # and is registered so checkpoints still carry it.
@@ -151,11 +137,12 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg)
     accelerator.register_for_checkpointing(scheduler)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    batches = train_batches(prepared, recipe, accelerator)  # cached or streamed crops
     class_weights = None
     if cfg.class_weights:
         class_weights = inverse_frequency_weights(prepared.dataset["train"]["label"],
                                                   len(id2label)).to(accelerator.device)
-    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     accelerator.init_trackers(recipe.name, config=flat_config(recipe))
 
     evaluator = TrackEvaluator(prepared, recipe.data.crop_samples, recipe.data.eval_hop_samples,
@@ -165,7 +152,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     started = time.perf_counter()
     run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, class_weights,
                       evaluator)
-    run.optimise(train_loader, state)
+    run.optimise(batches, state)
 
     # Calibrate the best model on validation, score it on test at track level; write metrics,
     # plots, model card.

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import datasets
 from rich.console import Console
 from rich.table import Table
 
@@ -74,7 +73,7 @@ def run_baseline(
     console = console or Console()
     out = Path(out_dir) if out_dir is not None else default_output_dir(recipe)
     prepared = prepare_dataset(recipe.data, progress=progress)
-    if isinstance(prepared.dataset, datasets.IterableDatasetDict):
+    if prepared.stream is not None:
         raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
                          "supported (set the source's streaming option off)")
     cache_root = (Path(recipe.data.cache_dir).expanduser() if recipe.data.cache_dir

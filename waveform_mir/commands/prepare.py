@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-import datasets
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -34,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(args)
     prepared = prepare_dataset(recipe.data, progress=args.progress, refresh=args.refresh)
     console = Console()
-    if isinstance(prepared.dataset, datasets.IterableDatasetDict):
-        console.print("streamed dataset: nothing cached, audio decodes while training reads it")
-        return 0
-    console.print(summary_table(prepared))
+    splits = SPLITS if prepared.stream is None else SPLITS[1:]
+    if prepared.stream is not None:
+        console.print("train split streamed: decoded while training reads it; validation and "
+                      "test are cached")
+    console.print(summary_table(prepared, splits))
     for reason, count in prepared.dropped.items():
         console.print(f"dropped before decoding: {count} ({reason})")
     console.print(f"skipped files: {len(prepared.skipped)}"
@@ -47,23 +47,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(prepared: PreparedData) -> Table:
-    """Tracks per genre (rows) and split (columns), with totals."""
+def summary_table(prepared: PreparedData, splits: tuple[str, ...] = SPLITS) -> Table:
+    """Tracks per genre (rows) and split (columns) of ``splits``, with totals."""
     counts = {
         split: np.bincount(
             np.asarray(prepared.dataset[split].with_format("numpy")["label"], dtype=np.int64),
             minlength=len(prepared.label_names),
         )
-        for split in SPLITS
+        for split in splits
     }
     table = Table(title="tracks per split and genre")
     table.add_column("genre")
-    for split in (*SPLITS, "total"):
+    for split in (*splits, "total"):
         table.add_column(split, justify="right")
     for index, name in enumerate(prepared.label_names):
-        row = [int(counts[split][index]) for split in SPLITS]
+        row = [int(counts[split][index]) for split in splits]
         last = index == len(prepared.label_names) - 1
         table.add_row(name, *map(str, row), str(sum(row)), end_section=last)
-    totals = [int(counts[split].sum()) for split in SPLITS]
+    totals = [int(counts[split].sum()) for split in splits]
     table.add_row("[bold]total", *map(str, totals), str(sum(totals)))
     return table

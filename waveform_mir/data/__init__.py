@@ -2,7 +2,8 @@
 
 ``prepare_dataset(config)`` turns a :class:`~waveform_mir.config.DataConfig` into decoded,
 cached splits; ``RandomCropDataset`` / ``ChunkDataset`` serve them to training and
-evaluation. Sources (``synthetic``, ``synthetic_tags``, ``folder``, ``fma``, ``hub``) register
+evaluation, and ``StreamingCropDataset`` decodes a streamed training split as it is read.
+Sources (``synthetic``, ``synthetic_tags``, ``folder``, ``fma``, ``hub``) register
 themselves in :mod:`.registry` when their modules are imported below. ``select_task`` picks the
 label column a run learns (single-label classes or multi-label tags, :mod:`.tasks`).
 """
@@ -12,12 +13,12 @@ from .audio import AudioDecodeError, decode_audio
 from .loader import (
     ChunkDataset,
     RandomCropDataset,
-    StreamingCropDataset,
     class_balanced_sampler,
     collate,
 )
 from .prepare import PreparedData, prepare_dataset
 from .registry import DataSourceError, available_sources, register_builder
+from .stream import StreamingCropDataset, TrainStream
 from .tasks import LabelTask, resolve_task, select_task
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PreparedData",
     "RandomCropDataset",
     "StreamingCropDataset",
+    "TrainStream",
     "available_sources",
     "class_balanced_sampler",
     "collate",

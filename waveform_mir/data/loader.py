@@ -19,7 +19,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import torch
-from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
+from torch.utils.data import Dataset, Sampler
 
 from .labels import label_targets
 from .pcm import from_pcm16
@@ -248,28 +248,3 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
         batch["track_index"] = torch.tensor([i["track_index"] for i in items], dtype=torch.long)
     return batch
 
-
-class StreamingCropDataset(IterableDataset):
-    """Random crops from a streamed split (too large to cache), one per track per pass.
-
-    ``split`` yields decoded rows (``waveform``, ``label``) as ``prepare_dataset`` returns them
-    for ``streaming: true``; a shuffle buffer of ``buffer_size`` tracks decorrelates order.
-    """
-
-    def __init__(
-        self, split: datasets.IterableDataset, crop_samples: int, seed: int = 0,
-        buffer_size: int = 256,
-    ) -> None:
-        self.split = split.shuffle(seed=seed, buffer_size=buffer_size)
-        self.crop_samples = int(crop_samples)
-        self.seed = seed
-
-    def __iter__(self) -> Iterator[dict]:
-        worker = get_worker_info()
-        rng = np.random.default_rng([self.seed, worker.id if worker else 0])
-        size = self.crop_samples
-        for row in self.split:
-            wave = np.asarray(row["waveform"], dtype=np.float32)
-            start = int(rng.integers(0, max(wave.shape[0] - size, 0) + 1))
-            crop = _fit(wave[start : start + size], size)
-            yield {"waveform": torch.from_numpy(crop), "label": int(row["label"])}

@@ -4,8 +4,14 @@ The one entry point training, evaluation and the ``prepare`` command share. A co
 entry for the same source, options and sample rate is loaded without building the manifest
 (no metadata parsing, no network for Hub sources); otherwise the builder's manifest is decoded
 into the cache with one overall progress bar. Every track is levelled by the config's
-``loudness`` as it is decoded, and that setting is part of the cache key. Streamed Hub
-datasets skip the cache and decode lazily as they are iterated.
+``loudness`` as it is decoded, and that setting is part of the cache key.
+
+A source with ``streaming: true`` among its options (any source: Hub streaming, or a local
+collection too large to cache) keeps its training split undecoded, as a
+:class:`~.stream.TrainStream` that DataLoader workers decode while training reads it, with the
+same renderer and levelling as the cache. Its validation and test splits are decoded into the
+cache as usual (they are small, and evaluation scores every chunk of every track), so
+evaluation, calibration and ``evaluate`` treat streamed and cached data alike.
 """
 
 from __future__ import annotations
@@ -14,16 +20,15 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..config import DataConfig
 from .cache import (
     cache_entry,
-    decode_batch,
     decode_manifest,
     default_cache_root,
     is_complete,
@@ -31,28 +36,30 @@ from .cache import (
 )
 from .loudness import Loudness
 from .manifest import SPLITS, Manifest, normalised
-from .registry import build_manifest
+from .registry import build_manifest, builder_options
+from .stream import TrainStream
 
 
 @dataclass
 class PreparedData:
     """Decoded splits plus what was left out and why.
 
-    ``dataset`` has splits train/validation/test with columns ``waveform`` (at the config's
-    sample rate: int16 PCM for cached data, read as float32 in [-1, 1] through
-    :class:`~.loader.WaveformColumn` and the loader's datasets; float32 for streamed data),
-    ``label`` (``ClassLabel``), ``track_id`` and builder extras (e.g. ``path``,
-    ``genres_all``). ``skipped`` lists (file, reason) of files that failed to decode;
-    ``dropped`` counts rows the builder removed before decoding, by reason; ``report_path`` is
-    the skipped-file CSV (``None`` for streamed data).
+    ``dataset`` has splits train/validation/test with columns ``waveform`` (int16 PCM at the
+    config's sample rate, read as float32 in [-1, 1] through :class:`~.loader.WaveformColumn`
+    and the loader's datasets), ``label`` (``ClassLabel``), ``track_id`` and builder extras
+    (e.g. ``path``, ``genres_all``). ``skipped`` lists (file, reason) of files that failed to
+    decode; ``dropped`` counts rows the builder removed before decoding, by reason;
+    ``report_path`` is the skipped-file CSV. For a streamed source ``stream`` holds the
+    training rows, undecoded, and ``dataset["train"]`` is empty.
     """
 
-    dataset: datasets.DatasetDict | datasets.IterableDatasetDict
+    dataset: datasets.DatasetDict
     label_names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     report_path: Path | None = None
     dropped: dict[str, int] = field(default_factory=dict)
     cache_path: Path | None = None
+    stream: TrainStream | None = None
 
 
 def prepare_dataset(
@@ -66,17 +73,28 @@ def prepare_dataset(
     loudness = Loudness.from_dict(config.loudness)
     entry = cache_entry(root, config.source, config.options, config.sample_rate,
                         loudness.to_dict())
-    if is_complete(entry) and not refresh:
+    streaming = bool(config.options.get("streaming", False))
+    if is_complete(entry) and not refresh and not streaming:
         return _from_entry(entry)
-    manifest = build_manifest(config.source, dict(config.options))
+    manifest = build_manifest(config.source, builder_options(config.source, config.options))
     manifest = dataclasses.replace(manifest, render=normalised(manifest.render, loudness))
-    if isinstance(manifest.splits, datasets.IterableDatasetDict):
-        return _streamed(manifest, config.sample_rate)
+    if not streaming:
+        _decode(manifest, config, entry, progress)
+        return _from_entry(entry)
+    if refresh or not is_complete(entry):
+        _decode(_evaluation_splits(manifest), config, entry, progress)
+    prepared = _from_entry(entry)
+    prepared.stream = TrainStream(manifest.splits["train"], manifest.render, config.sample_rate)
+    return prepared
+
+
+def _decode(manifest: Manifest, config: DataConfig, entry: Path, progress: bool) -> None:
+    """Decode every split of ``manifest`` into the cache ``entry`` under one progress bar."""
     info = {
         "source": config.source,
         "options": config.options,
         "sample_rate": config.sample_rate,
-        "loudness": loudness.to_dict(),
+        "loudness": Loudness.from_dict(config.loudness).to_dict(),
         "label_names": manifest.label_names,
         "dropped": manifest.dropped,
         "rows": {split: len(manifest.splits[split]) for split in SPLITS},
@@ -84,7 +102,21 @@ def prepare_dataset(
     (entry / "info.json").unlink(missing_ok=True)
     with _progress_bar(manifest, enabled=progress) as advance:
         decode_manifest(manifest, config.sample_rate, entry, info, config.num_proc, advance)
-    return _from_entry(entry)
+
+
+def _rows_table(rows, features: datasets.Features) -> datasets.Dataset:
+    """``rows`` (dicts, e.g. a streamed split) as an in-memory map-style dataset. Built with
+    Arrow directly: ``datasets`` would re-encode audio cells, which needs torchcodec."""
+    return datasets.Dataset(pa.Table.from_pylist(list(rows), schema=features.arrow_schema))
+
+
+def _evaluation_splits(manifest: Manifest) -> Manifest:
+    """``manifest`` with an empty train split and validation and test read into memory (a
+    streamed Hub split is fetched once: these splits are small), for the cache."""
+    features = manifest.splits["train"].features
+    splits = {split: _rows_table(manifest.splits[split], features) for split in SPLITS[1:]}
+    return dataclasses.replace(manifest, splits=datasets.DatasetDict(
+        {"train": _rows_table([], features), **splits}))
 
 
 def _from_entry(entry: Path) -> PreparedData:
@@ -96,22 +128,6 @@ def _from_entry(entry: Path) -> PreparedData:
         report_path=entry / "skipped.csv",
         dropped=dict(info.get("dropped", {})),
         cache_path=entry,
-    )
-
-
-def _streamed(manifest: Manifest, sample_rate: int) -> PreparedData:
-    """Lazily decoded streamed splits; failed rows are filtered out as they stream past."""
-    decode = partial(decode_batch, render=manifest.render, sample_rate=sample_rate,
-                     drop=manifest.drop_columns)
-    splits = {}
-    for split in SPLITS:
-        rows = manifest.splits[split]
-        decoded = rows.map(decode, batched=True, batch_size=8, remove_columns=rows.column_names)
-        splits[split] = decoded.filter(lambda error: error == "", input_columns="error")
-    return PreparedData(
-        dataset=datasets.IterableDatasetDict(splits),
-        label_names=manifest.label_names,
-        dropped=manifest.dropped,
     )
 
 

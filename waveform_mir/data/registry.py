@@ -7,6 +7,7 @@ a recipe fails before any work starts.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,15 @@ def register_builder(name: str) -> Callable[[Builder], Builder]:
 
 def available_sources() -> list[str]:
     return list(SOURCES)
+
+
+def builder_options(source: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as ``source``'s builder takes them. ``streaming`` is an option of every
+    source, read by :func:`~.prepare.prepare_dataset`; it reaches only a builder that streams
+    by itself (``hub``, which then loads the Hub dataset lazily)."""
+    if "streaming" in inspect.signature(SOURCES.get(source)).parameters:
+        return dict(options)
+    return {name: value for name, value in options.items() if name != "streaming"}
 
 
 def build_manifest(source: str, options: dict[str, Any]) -> Manifest:

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from rich.console import Console
-from torch.utils.data import DataLoader
 
 from waveform_mir.config import Recipe
 from waveform_mir.data import PreparedData
@@ -25,6 +24,7 @@ from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.metrics import HEADLINE_METRICS
 from waveform_mir.evaluation.selection import is_better
 from waveform_mir.progress import progress_bar
+from waveform_mir.training.batches import TrainBatches
 from waveform_mir.training.checkpoints import save_checkpoint, seed_step
 from waveform_mir.training.regularisation import mixup, random_gain, soft_cross_entropy
 
@@ -73,7 +73,7 @@ class TrainingRun:
     def best_dir(self) -> Path:
         return Path(self.recipe.train.output_dir) / "best"
 
-    def optimise(self, train_loader: DataLoader, state: LoopState) -> None:
+    def optimise(self, batches: TrainBatches, state: LoopState) -> None:
         """Optimiser steps until ``max_steps``: evaluate, keep the best, checkpoint.
 
         Every micro-batch seeds torch's RNG from ``(seed, step, process, micro-batch)``, so
@@ -82,14 +82,13 @@ class TrainingRun:
         """
         cfg, accelerator = self.recipe.train, self.accelerator
         num_classes = len(self.prepared.label_names)
-        batches_per_epoch = len(train_loader) // cfg.grad_accumulation
         started, clips_seen, micro = time.perf_counter(), 0, 0
         self.model.train()
         with progress_bar("training", total=cfg.max_steps,
                           enabled=cfg.progress and accelerator.is_local_main_process) as advance:
             advance(state.step)
             while state.step < cfg.max_steps:
-                for batch in self.epoch_batches(train_loader, state.step, batches_per_epoch):
+                for batch in batches.from_step(state.step):
                     seed_step(cfg.seed, state.step, accelerator.process_index, micro)
                     with accelerator.accumulate(self.model):
                         loss = training_loss(self.model, batch, cfg, num_classes,
@@ -114,17 +113,6 @@ class TrainingRun:
                                     state.earlier_seconds + elapsed)
                     if state.step >= cfg.max_steps:
                         break
-
-    def epoch_batches(self, train_loader: DataLoader, step: int, batches_per_epoch: int):
-        """The rest of the epoch ``step`` falls in: sampler and crops set to that epoch, the
-        micro-batches already consumed (by a run that was interrupted) skipped."""
-        epoch, done_in_epoch = divmod(step, batches_per_epoch)
-        train_loader.set_epoch(epoch)  # the sampler's shuffle / balanced draws
-        train_loader.dataset.set_epoch(epoch)  # the crops' offsets
-        if not done_in_epoch:
-            return train_loader
-        return self.accelerator.skip_first_batches(
-            train_loader, done_in_epoch * self.recipe.train.grad_accumulation)
 
     def log_step(self, loss: torch.Tensor, lr: float, step: int) -> float:
         """Mean loss over processes, logged with the learning rate step ``step`` used;
