@@ -7,8 +7,12 @@ at 44.1 kHz: decoding cost does not depend on which music it is) one run measure
 * decode only, files/s with 1 and ``--workers`` processes: the limit;
 * ``prepare_dataset`` files/s with ``data.num_proc`` 1 and ``--workers`` (decode, loudness,
   int16 PCM, Arrow write), and what the cache costs per audio hour and per sample;
-* random crops/s served from the cache (one process), and the files/s of the package's
-  ``Predictor`` with a freshly built model of ``--recipe`` (the default model: quickstart);
+* random crops/s served from the cache (one process);
+* files/s of prediction with a freshly built model of ``--recipe`` (the default model:
+  quickstart) on ``--threads`` torch threads: the model alone on decoded clips (the other
+  limit), ``Predictor.score_file`` file by file, and ``score_library`` (what
+  ``waveform-mir predict DIR`` runs) with 1 and ``--workers`` decoder processes feeding the
+  model in the main process;
 
 then projects disk and preparation time for the FMA sets on a ``--cores``-core machine,
 assuming preparation scales linearly with cores and with track duration (decoding-bound).
@@ -41,6 +45,7 @@ from waveform_mir.config import DataConfig, ModelConfig, load_recipe
 from waveform_mir.data import RandomCropDataset, decode_audio, prepare_dataset
 from waveform_mir.data.loader import WaveformColumn
 from waveform_mir.data.synthetic import GENRES, render_clip
+from waveform_mir.inference.library import score_library
 from waveform_mir.model import build_model_for_data
 from waveform_mir.predict import Predictor
 
@@ -127,15 +132,30 @@ def crop_rate(split, crop_samples: int, seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
-def predict_rate(paths: list[Path], model_config: ModelConfig, config: DataConfig) -> float:
-    """Files/s of ``Predictor.score_file`` (decode, loudness, chunks, model) after a warm-up."""
+def predict_rates(paths: list[Path], model_config: ModelConfig, config: DataConfig,
+                  workers: int) -> dict[str, float]:
+    """Files/s of prediction (decode, loudness, chunks, model) after a warm-up: the model
+    alone on clips read beforehand (``model``), file by file with ``Predictor.score_file``
+    (``predict_0``), and through ``score_library`` with ``n`` decoder processes
+    (``predict_<n>``, n = 1 and ``workers``)."""
     model = build_model_for_data(model_config, config, dict(enumerate(GENRES)))
     predictor = Predictor(model, chunk_seconds=config.crop_seconds)
-    predictor.score_file(paths[0])
+    tracks = [predictor.reader.read(path) for path in paths]
+    predictor.score_tracks(tracks[:1])
+    start = time.perf_counter()
+    for track in tracks:
+        predictor.score_tracks([track])
+    model_rate = len(paths) / (time.perf_counter() - start)
     start = time.perf_counter()
     for path in paths:
         predictor.score_file(path)
-    return len(paths) / (time.perf_counter() - start)
+    rates = {"model": model_rate, "predict_0": len(paths) / (time.perf_counter() - start)}
+    for n in sorted({1, workers}):
+        start = time.perf_counter()
+        for _ in score_library(predictor, paths, n):
+            pass
+        rates[f"predict_{n}"] = len(paths) / (time.perf_counter() - start)
+    return rates
 
 
 def measure(args: argparse.Namespace, work: Path, console: Console) -> dict:
@@ -154,7 +174,8 @@ def measure(args: argparse.Namespace, work: Path, console: Console) -> dict:
     with console.status("random crops from the cache"):
         rates["crops"] = crop_rate(prepared.dataset["train"], data.crop_samples, args.seconds)
     with console.status(f"predicting {args.predict_files} files"):
-        rates["predict"] = predict_rate(paths[: args.predict_files], recipe.model, data)
+        rates.update(predict_rates(paths[: args.predict_files], recipe.model, data,
+                                   args.workers))
     return {"files": len(paths), "sample_rate": data.sample_rate,
             "crop_seconds": data.crop_seconds, "rates": rates,
             "cache": cache_cost(prepared, data.sample_rate),
@@ -177,8 +198,14 @@ def stage_rows(result: dict, workers: int) -> list[dict]:
                         rates[f"decode_{n}"]))
     rows.append(row("crops from cache", 1, rates["crops"], result["crop_seconds"],
                     rates["decode_1"]))
-    rows.append(row("predict (files)", f"1 ({result['torch_threads']} threads)",
-                    rates["predict"], CLIP_SECONDS, rates["decode_1"]))
+    threads = result["torch_threads"]
+    rows.append(row("model only, decoded clips (limit)", f"1 ({threads} threads)",
+                    rates["model"], CLIP_SECONDS, rates["decode_1"]))
+    rows.append(row("predict file by file (files)", f"1 ({threads} threads)",
+                    rates["predict_0"], CLIP_SECONDS, rates["decode_1"]))
+    for n in sorted({1, workers}):
+        rows.append(row("predict library (files)", f"{n} + model ({threads} threads)",
+                        rates[f"predict_{n}"], CLIP_SECONDS, rates[f"decode_{n}"]))
     return rows
 
 
@@ -238,9 +265,13 @@ def main() -> None:
     parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "quickstart.yaml",
                         help="model to predict with; sample rate, crop and loudness")
     parser.add_argument("--seconds", type=float, default=5.0, help="timing budget for crops")
-    parser.add_argument("--predict-files", type=int, default=24)
+    parser.add_argument("--predict-files", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of this process (default: torch's own choice)")
     parser.add_argument("--cores", type=int, default=16, help="cores of the projected box")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(args, Path(tmp), console)

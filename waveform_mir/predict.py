@@ -5,7 +5,9 @@ to the loudness the model was trained at, cut into chunks of the training crop l
 evaluation hop (all three recorded in the checkpoint's config), every chunk scored in batches,
 and the chunk probabilities averaged into the track's scores. The
 per-chunk scores are kept as a timeline, which shows where a song changes character, and the
-chunk embeddings are averaged into one track embedding.
+chunk embeddings are averaged into one track embedding. Decoding and cutting live in
+:class:`~waveform_mir.inference.reader.TrackReader`, so that :mod:`waveform_mir.inference.library`
+can run them in decoder processes for many files and still score each track as this module does.
 
 Python API::
 
@@ -27,14 +29,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from waveform_mir.data import AudioDecodeError, decode_audio
-from waveform_mir.data.loader import chunk_starts
+from waveform_mir.inference.reader import MIN_SECONDS, CutTrack, TrackReader
 from waveform_mir.model import WaveformClassifier
 
 DEFAULT_CHUNK_SECONDS = 3.0  # a model that does not record its crop length: the recipes' usual
-MIN_SECONDS = 0.5  # below this a clip carries too little music to say anything about
-# Decoding this much past ``max_seconds`` tells a long file from one exactly that long.
-_OVERREAD_SECONDS = 0.05
 
 
 class ModelLoadError(ValueError):
@@ -141,6 +139,13 @@ class Predictor:
         self.max_seconds = max_seconds
         self.labels = [model.id2label[i] for i in range(len(model.id2label))]
 
+    @property
+    def reader(self) -> TrackReader:
+        """How files are decoded and cut for this model, levelled by its present ``loudness``
+        (picklable: decoder processes each get a copy)."""
+        return TrackReader(self.sample_rate, self.chunk_samples, self.hop_samples,
+                           self.model.loudness, self.max_seconds)
+
     @classmethod
     def from_pretrained(cls, source: str | Path, **options) -> Predictor:
         """Load a model folder, run folder or Hub id; chunks are as long as the crops it was
@@ -157,58 +162,47 @@ class Predictor:
 
     def decode(self, source: str | Path | bytes, name: str | None = None,
                max_seconds: float | None = None) -> tuple[np.ndarray, bool]:
-        """Decode to the model's rate: ``(samples,)`` float32 and whether it was cut short.
-
-        ``max_seconds`` overrides the predictor's limit for this call. Raises
-        :class:`AudioDecodeError` for unreadable input and clips under :data:`MIN_SECONDS`.
-        """
-        max_seconds = self.max_seconds if max_seconds is None else max_seconds
-        limit = None if max_seconds is None else max_seconds + _OVERREAD_SECONDS
-        audio = decode_audio(source, self.sample_rate, name=name, max_seconds=limit,
-                             min_seconds=MIN_SECONDS)
-        if max_seconds is None:
-            return audio, False
-        keep = int(round(max_seconds * self.sample_rate))
-        return audio[:keep], audio.shape[0] > keep
+        """Decode to the model's rate: ``(samples,)`` float32 and whether it was cut short
+        (see :meth:`TrackReader.decode <waveform_mir.inference.reader.TrackReader.decode>`)."""
+        return self.reader.decode(source, name, max_seconds)
 
     def score_file(self, source: str | Path | bytes, name: str | None = None) -> TrackScores:
         """Decode ``source`` (path or file bytes) and score it; see :meth:`decode` for errors."""
-        audio, truncated = self.decode(source, name)
-        scores = self.score_waveform(audio)
-        scores.truncated = truncated
-        return scores
+        return self.score_tracks([self.reader.read(source, name)])[0]
 
     def score_waveform(self, waveform: np.ndarray) -> TrackScores:
         """Score a float32 mono waveform ``(samples,)`` at the model's sample rate, at any
         level: it is levelled as the model's training tracks were before it is cut."""
-        if waveform.ndim != 1:
-            raise ValueError(f"expected a mono waveform (samples,), got shape {waveform.shape}")
-        if waveform.shape[0] < MIN_SECONDS * self.sample_rate:
-            seconds = waveform.shape[0] / self.sample_rate
-            raise AudioDecodeError("<waveform>",
-                                   f"too short: {seconds:.2f} s < minimum {MIN_SECONDS:g} s")
-        waveform = self.model.loudness(waveform.astype(np.float32, copy=False), self.sample_rate)
-        chunks, starts = self.chunks(waveform)
-        probabilities, embeddings = self._score_chunks(chunks)
-        track = probabilities.mean(axis=0)
-        order = np.argsort(-track, kind="stable")
-        return TrackScores(
-            probabilities={self.labels[i]: float(track[i]) for i in order},
-            labels=self.labels,
-            timeline=probabilities,
-            chunk_starts_s=starts / self.sample_rate,
-            embedding=embeddings.mean(axis=0),
-            duration_s=waveform.shape[0] / self.sample_rate,
-        )
+        return self.score_tracks([self.reader.cut(waveform)])[0]
 
     def chunks(self, waveform: np.ndarray) -> tuple[Tensor, np.ndarray]:
         """Chunks ``(chunks, chunk_samples)`` covering the waveform and their start samples
         ``(chunks,)``; a waveform shorter than one chunk is zero-padded at the end."""
-        starts = chunk_starts(waveform.shape[0], self.chunk_samples, self.hop_samples)
-        padded = np.zeros(max(waveform.shape[0], self.chunk_samples), dtype=np.float32)
-        padded[: waveform.shape[0]] = waveform
-        windows = np.lib.stride_tricks.sliding_window_view(padded, self.chunk_samples)
-        return torch.from_numpy(np.ascontiguousarray(windows[starts])), starts
+        return self.reader.chunks(waveform)
+
+    def score_tracks(self, tracks: list[CutTrack]) -> list[TrackScores]:
+        """Scores of cut tracks, their chunks scored together ``batch_size`` at a time (a
+        batch may span tracks; in eval mode a chunk's scores do not depend on its batch)."""
+        probabilities, embeddings = self._score_chunks(torch.cat([t.chunks for t in tracks]))
+        bounds = np.cumsum([0] + [t.chunks.shape[0] for t in tracks])
+        return [self._track_scores(track, probabilities[start:stop], embeddings[start:stop])
+                for track, start, stop in zip(tracks, bounds[:-1], bounds[1:], strict=True)]
+
+    def _track_scores(self, track: CutTrack, probabilities: np.ndarray,
+                      embeddings: np.ndarray) -> TrackScores:
+        """One track's scores from its chunks' probabilities ``(chunks, classes)`` and
+        embeddings ``(chunks, dim)``."""
+        mean = probabilities.mean(axis=0)
+        order = np.argsort(-mean, kind="stable")
+        return TrackScores(
+            probabilities={self.labels[i]: float(mean[i]) for i in order},
+            labels=self.labels,
+            timeline=probabilities,
+            chunk_starts_s=track.starts / self.sample_rate,
+            embedding=embeddings.mean(axis=0),
+            duration_s=track.duration_s,
+            truncated=track.truncated,
+        )
 
     @torch.inference_mode()
     def _score_chunks(self, chunks: Tensor) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,8 @@
 
 One row per readable file: its path, the mean of its chunk embeddings (the backbone's pooled
 output), its duration and chunk count; for similarity search, clustering or recommenders.
+Rows are kept as each file is embedded and a re-run skips the files already in the output
+(:class:`~waveform_mir.inference.outputs.EmbeddingTable`).
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
+
+from waveform_mir.inference.outputs import EmbeddingTable
 
 from .inputs import (
     FailureLog,
     add_inference_arguments,
     collect_audio_files,
     load_predictor,
+    remaining_files,
     score_files,
 )
 
@@ -31,26 +35,18 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     failures = FailureLog()
     files = collect_audio_files(args.inputs, failures)
     predictor = load_predictor(args)
-    show_progress = Console().is_terminal and len(files) > 1
-    rows = list(score_files(predictor, files, failures, show_progress))
-    if not rows:
+    output = EmbeddingTable(args.out, overwrite=args.overwrite)
+    todo = remaining_files(files, output.done)
+    try:
+        for path, scores in score_files(predictor, todo, failures, args.workers):
+            output.write(path, scores)
+    finally:  # an interrupted run still leaves a whole Parquet file of what it finished
+        table = output.finish()
+    if table is None:
         raise ValueError("no file could be embedded; nothing written")
-    embeddings = np.stack([scores.embedding for _, scores in rows]).astype(np.float32)
-    table = pa.table({
-        "path": [str(path) for path, _ in rows],
-        "embedding": pa.FixedSizeListArray.from_arrays(embeddings.reshape(-1),
-                                                       embeddings.shape[1]),
-        "duration_s": [scores.duration_s for _, scores in rows],
-        "num_chunks": [int(scores.timeline.shape[0]) for _, scores in rows],
-    })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, args.out)
-    Console(stderr=True).print(
-        f"wrote {len(rows)} embeddings of dimension {embeddings.shape[1]} to {args.out}")
+    dim = table.schema.field("embedding").type.list_size
+    Console(stderr=True).print(f"{args.out}: {table.num_rows} embeddings of dimension {dim}")
     return 1 if failures.count else 0

@@ -1,18 +1,22 @@
 """``waveform-mir predict FILE_OR_DIR... --model MODEL``: the genres of audio files.
 
-Results go to stdout (a table, or JSON lines streamed as each file is scored); problems go to
-stderr, so ``--json`` output stays machine-readable.
+Results go to stdout (a table, or JSON lines streamed as each file is scored) or, with
+``--out FILE``, to a JSON-lines file that a re-run continues (see
+:mod:`waveform_mir.inference.outputs`); problems go to stderr, so ``--json`` output stays
+machine-readable.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from waveform_mir.inference.outputs import JsonLines
 from waveform_mir.predict import TrackScores
 
 from .inputs import (
@@ -20,6 +24,7 @@ from .inputs import (
     add_inference_arguments,
     collect_audio_files,
     load_predictor,
+    remaining_files,
     score_files,
 )
 
@@ -31,6 +36,9 @@ def register(subparsers) -> None:
     add_inference_arguments(parser)
     parser.add_argument("--top-k", type=int, default=3, help="genres shown per file")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="append the JSON lines to this file instead; files already in it "
+                             "are skipped, so a run that was stopped continues where it was")
     parser.add_argument("--timeline", action="store_true",
                         help="also show the scores of every chunk over time")
     parser.set_defaults(func=run)
@@ -42,20 +50,36 @@ def run(args: argparse.Namespace) -> int:
     failures = FailureLog()
     files = collect_audio_files(args.inputs, failures)
     predictor = load_predictor(args)
+    output = JsonLines(args.out, overwrite=args.overwrite) if args.out else None
+    todo = remaining_files(files, output.done if output else set())
+    results: list[tuple[Path, TrackScores]] = []
+    emit = result_sink(args, output, results)
+    try:
+        for path, scores in score_files(predictor, todo, failures, args.workers):
+            emit(path, scores)
+    finally:
+        if output is not None:
+            output.close()
     out = Console(highlight=False)
-    show_progress = not args.json and out.is_terminal and len(files) > 1
-    results = []
-    for path, scores in score_files(predictor, files, failures, show_progress):
-        if args.json:  # stream: one line per file as soon as it is scored
-            print(json.dumps(prediction_record(path, scores, args.top_k, args.timeline)),
-                  flush=True)
-        else:
-            results.append((path, scores))
     if results:
         out.print(prediction_table(results, args.top_k))
         for path, scores in results if args.timeline else []:
             out.print(timeline_table(path, scores, args.top_k))
     return 1 if failures.count else 0
+
+
+def result_sink(args: argparse.Namespace, output: JsonLines | None,
+                results: list[tuple[Path, TrackScores]]) -> Callable[[Path, TrackScores], None]:
+    """Where each file's result goes as soon as it is scored: a line of ``output``, a JSON
+    line on stdout (``--json``), or ``results`` for the table printed at the end."""
+    def record(path: Path, scores: TrackScores) -> dict:
+        return prediction_record(path, scores, args.top_k, args.timeline)
+
+    if output is not None:
+        return lambda path, scores: output.write(record(path, scores))
+    if args.json:
+        return lambda path, scores: print(json.dumps(record(path, scores)), flush=True)
+    return lambda path, scores: results.append((path, scores))
 
 
 def prediction_record(path: Path, scores: TrackScores, top_k: int, timeline: bool) -> dict:
