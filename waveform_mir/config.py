@@ -83,11 +83,13 @@ class TrainConfig:
     grad_accumulation: int = 1
     mixed_precision: str = "no"  # no | fp16 | bf16
     class_weights: bool = False
+    positive_weights: bool = False  # tagging: weigh each tag's positives by negatives/positives
     label_smoothing: float = 0.0
     mixup_alpha: float = 0.0
     random_gain_db: float = 0.0
     eval_every: int = 200
-    calibrate: bool = True  # fit a temperature on validation to the best model before test
+    # fit the best model's temperature (tags: per-tag thresholds) on validation before test
+    calibrate: bool = True
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
     num_workers: int = 0
@@ -173,7 +175,11 @@ def _tag_column_unlisted(recipe: Recipe) -> bool:
 
 
 _TASK_REFUSALS: dict[str, tuple[tuple[Callable[[Recipe], bool], str], ...]] = {
-    "single_label": (),
+    "single_label": (
+        (lambda r: r.train.positive_weights,
+         "train.positive_weights weigh each tag's positives in multi-label training; a "
+         "single-label run weighs classes with train.class_weights instead"),
+    ),
     "multi_label": (
         (lambda r: r.data.label_column == "label",
          "data.task multi_label needs data.label_column naming a tag column, not the "
@@ -186,8 +192,8 @@ _TASK_REFUSALS: dict[str, tuple[tuple[Callable[[Recipe], bool], str], ...]] = {
          "data.balanced_sampling draws one class per example, and a multi-label track has "
          "no single class; there is no tag-aware sampler, so multi_label needs it off"),
         (lambda r: r.train.class_weights,
-         "train.class_weights weigh the softmax classes of single-label training; per-tag "
-         "weights for multi_label are not implemented, so it needs them off"),
+         "train.class_weights weigh the softmax classes of single-label training; a "
+         "multi_label run weighs rare tags with train.positive_weights instead"),
     ),
 }
 TASKS = tuple(_TASK_REFUSALS)

@@ -44,13 +44,15 @@ class TrackScores:
     """Scores of one track.
 
     Attributes:
-        probabilities: genre -> mean chunk probability, highest first; sums to 1.
+        probabilities: genre (or tag) -> mean chunk probability, highest first; sums to 1
+            for a genre classifier, one independent probability per tag for a tagger.
         labels: genre of each class id, i.e. of each ``timeline`` column.
         timeline: ``(chunks, classes)`` probabilities of each chunk.
         chunk_starts_s: ``(chunks,)`` start time of each chunk in seconds.
         embedding: ``(dim,)`` mean of the chunk embeddings (pooled backbone output).
         duration_s: seconds of audio analysed.
         truncated: the file is longer than the analysis limit and only its start was scored.
+        thresholds: a tagger's per-tag decision thresholds (``None`` for a classifier).
     """
 
     probabilities: dict[str, float]
@@ -60,6 +62,15 @@ class TrackScores:
     embedding: np.ndarray
     duration_s: float
     truncated: bool = False
+    thresholds: dict[str, float] | None = None
+
+    @property
+    def tags(self) -> list[tuple[str, float]]:
+        """A tagger's tags present in the track — probability at or above the tag's
+        threshold — as ``(tag, probability)``, highest first; ``[]`` for a classifier."""
+        if self.thresholds is None:
+            return []
+        return [(tag, p) for tag, p in self.probabilities.items() if p >= self.thresholds[tag]]
 
     @property
     def top_genre(self) -> str:
@@ -138,6 +149,8 @@ class Predictor:
         self.batch_size = batch_size
         self.max_seconds = max_seconds
         self.labels = [model.id2label[i] for i in range(len(model.id2label))]
+        self.thresholds = None if model.task != "multi_label" else dict(
+            zip(self.labels, model.thresholds.tolist(), strict=True))
 
     @property
     def reader(self) -> TrackReader:
@@ -202,6 +215,7 @@ class Predictor:
             embedding=embeddings.mean(axis=0),
             duration_s=track.duration_s,
             truncated=track.truncated,
+            thresholds=self.thresholds,
         )
 
     @torch.inference_mode()
@@ -213,7 +227,7 @@ class Predictor:
         for batch in chunks.split(self.batch_size):
             embedding = self.model.embed(batch.to(device))
             logits = self.model.classify(embedding)
-            probabilities.append(torch.softmax(logits.float(), dim=1).cpu())
+            probabilities.append(self.model.probabilities(logits.float()).cpu())
             embeddings.append(embedding.float().cpu())
         return torch.cat(probabilities).numpy(), torch.cat(embeddings).numpy()
 

@@ -29,7 +29,9 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from rich.console import Console
 
 from waveform_mir.config import Recipe
+from waveform_mir.data import PreparedData, select_task
 from waveform_mir.data import prepare_dataset as prepare_data
+from waveform_mir.data.labels import label_targets
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.selection import SELECTION_RULE
 from waveform_mir.model import WaveformClassifier, build_model_for_data
@@ -38,6 +40,7 @@ from waveform_mir.reports.metrics import report, write_model_card
 from waveform_mir.training.batches import train_batches
 from waveform_mir.training.checkpoints import load_checkpoint, resolve_resume
 from waveform_mir.training.loop import LoopState, TrainingRun
+from waveform_mir.training.losses import positive_weights
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
 from waveform_mir.training.regularisation import inverse_frequency_weights
 
@@ -88,6 +91,17 @@ def calibrate_best(model: WaveformClassifier, evaluator: TrackEvaluator, model_d
     evaluator.accelerator.wait_for_everyone()
 
 
+def training_loss_weights(prepared: PreparedData, recipe: Recipe) -> torch.Tensor | None:
+    """``(classes,)`` inverse-frequency class weights (``train.class_weights``), or a
+    tagger's per-tag positive weights (``train.positive_weights``); ``None`` for neither."""
+    train_split = prepared.dataset["train"]
+    if recipe.train.class_weights:
+        return inverse_frequency_weights(train_split["label"], len(prepared.label_names))
+    if recipe.train.positive_weights:
+        return positive_weights(torch.from_numpy(label_targets(train_split)))
+    return None
+
+
 def make_accelerator(cfg, output_dir: Path) -> Accelerator:
     """One ``Accelerator`` for CPU, one GPU or many; gloo data parallel for CPU processes."""
     return Accelerator(
@@ -128,6 +142,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     # Data: decoded once into the cache (main process first, the others then read the cache).
     with accelerator.main_process_first():
         prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
+    prepared = select_task(prepared, recipe.data)  # the label column this run learns
     id2label = dict(enumerate(prepared.label_names))
 
     # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
@@ -139,10 +154,9 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     accelerator.register_for_checkpointing(scheduler)
     model, optimizer = accelerator.prepare(model, optimizer)
     batches = train_batches(prepared, recipe, accelerator)  # cached or streamed crops
-    class_weights = None
-    if cfg.class_weights:
-        class_weights = inverse_frequency_weights(prepared.dataset["train"]["label"],
-                                                  len(id2label)).to(accelerator.device)
+    loss_weights = training_loss_weights(prepared, recipe)
+    if loss_weights is not None:
+        loss_weights = loss_weights.to(accelerator.device)
     accelerator.init_trackers(recipe.name, config=flat_config(recipe))
 
     evaluator = TrackEvaluator(prepared, recipe.data.crop_samples, recipe.data.eval_hop_samples,
@@ -150,7 +164,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
 
     state = resume_state(accelerator, output_dir, resume)
     started = time.perf_counter()
-    run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, class_weights,
+    run = TrainingRun(recipe, accelerator, prepared, model, optimizer, scheduler, loss_weights,
                       evaluator)
     run.optimise(batches, state)
 
@@ -187,7 +201,7 @@ def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
     (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     if test_scores is not None:
         paths = report(test_scores, output_dir, "test", console)
-        console.print(f"test metrics: {paths['metrics']} · confusion: {paths['confusion']}")
+        console.print(f"test metrics: {paths['metrics']} · plot: {paths['plot']}")
     recipe.save(best_dir / "recipe.yaml")
     if initial_filters is not None:
         final_filters = snapshot_filters(best)

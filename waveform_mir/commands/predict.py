@@ -91,6 +91,8 @@ def prediction_record(path: Path, scores: TrackScores, top_k: int, timeline: boo
         "duration_s": round(scores.duration_s, 3),
         "truncated": scores.truncated,
     }
+    if scores.thresholds is not None:  # a tagger: the tags it finds present
+        record["tags"] = [{"tag": t, "probability": round(p, 6)} for t, p in scores.tags]
     if timeline:
         record["timeline"] = [
             {"start_s": round(float(start), 3),
@@ -107,12 +109,16 @@ def prediction_table(results: list[tuple[Path, TrackScores]], top_k: int) -> Tab
     table.add_column("file", overflow="fold")
     for rank in range(1, top_k + 1):
         table.add_column(f"#{rank}")
+    tagger = any(scores.thresholds is not None for _, scores in results)
+    if tagger:
+        table.add_column("tags present (≥ threshold)", overflow="fold")
     table.add_column("seconds", justify="right")
     for path, scores in results:
         ranked = [f"{genre} {probability:.2f}" for genre, probability in scores.top_k(top_k)]
         ranked += [""] * (top_k - len(ranked))
+        present = [", ".join(f"{t} {p:.2f}" for t, p in scores.tags) or "–"] if tagger else []
         seconds = f"{scores.duration_s:.1f}" + ("+" if scores.truncated else "")
-        table.add_row(str(path), *ranked, seconds)
+        table.add_row(str(path), *ranked, *present, seconds)
     return table
 
 

@@ -14,7 +14,7 @@ from accelerate import Accelerator
 from rich.console import Console
 
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
-from waveform_mir.data import prepare_dataset
+from waveform_mir.data import prepare_dataset, select_task
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.metrics import report
@@ -62,7 +62,7 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
     data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
                                       crop_seconds=trained.crop_seconds, eval_hop_seconds=hop,
                                       loudness=model.loudness.to_dict())
-    prepared = prepare_dataset(data_config)
+    prepared = select_task(prepare_dataset(data_config), data_config)
     for needed in filter(None, (split, calibrate_on)):
         if needed not in prepared.dataset or not len(prepared.dataset[needed]):
             raise RecipeError(f"split '{needed}' is empty or missing; have "
@@ -82,5 +82,5 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
     scores = evaluator.scores(model, split)
     if accelerator.is_main_process:
         paths = report(scores, output_dir or model_dir / "evaluation", split)
-        Console().print(f"metrics: {paths['metrics']} · confusion matrix: {paths['confusion']}")
+        Console().print(f"metrics: {paths['metrics']} · plot: {paths['plot']}")
     return scores

@@ -14,10 +14,18 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from .metrics import HEADLINE_METRICS
+from .tagging_metrics import HEADLINE_TAGGING_METRICS
+
 # Per task: (score, +1 if larger is better else -1), most important first.
 RULES: dict[str, tuple[tuple[str, float], ...]] = {
     "single_label": (("macro_f1", 1.0), ("log_loss", -1.0)),
     "multi_label": (("macro_pr_auc", 1.0), ("macro_roc_auc", 1.0)),
+}
+# The scores a run logs, keeps in its history and shows in tables, per task.
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "single_label": HEADLINE_METRICS,
+    "multi_label": HEADLINE_TAGGING_METRICS,
 }
 SELECTION_RULE = ("highest validation macro-F1, ties broken by lower validation log loss "
                   "(tags: macro PR-AUC, then macro ROC-AUC), then the earlier candidate")

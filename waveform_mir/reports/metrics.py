@@ -15,6 +15,13 @@ import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from waveform_mir.reports.tagging import (  # noqa: E402
+    is_tagging,
+    per_tag_table,
+    plot_tag_scores,
+    tagging_card_lines,
+)
+
 
 def write_metrics(scores: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,29 +68,37 @@ def per_class_table(scores: dict, title: str) -> Table:
 
 def report(scores: dict, output_dir: Path, split: str, console: Console | None = None
            ) -> dict[str, Path]:
-    """Write ``metrics_<split>.json`` and ``confusion_<split>.png``, print the table."""
-    paths = {
-        "metrics": write_metrics(scores, output_dir / f"metrics_{split}.json"),
-        "confusion": plot_confusion(scores, output_dir / f"confusion_{split}.png",
-                                    title=f"{split} confusion"),
-    }
-    (console or Console()).print(per_class_table(scores, f"{split} split, track level"))
-    return paths
+    """Write ``metrics_<split>.json`` and a plot — ``confusion_<split>.png`` for classes,
+    ``tags_<split>.png`` (per-tag scores) for tags — and print the per-class or per-tag
+    table. Returns the paths as ``metrics`` and ``plot``."""
+    title = f"{split} split, track level"
+    if is_tagging(scores):
+        plot = plot_tag_scores(scores, output_dir / f"tags_{split}.png", f"{split} tags")
+        table = per_tag_table(scores, title)
+    else:
+        plot = plot_confusion(scores, output_dir / f"confusion_{split}.png",
+                              title=f"{split} confusion")
+        table = per_class_table(scores, title)
+    (console or Console()).print(table)
+    return {"metrics": write_metrics(scores, output_dir / f"metrics_{split}.json"),
+            "plot": plot}
 
 
 def write_model_card(model_dir: Path, recipe: dict, scores: dict | None) -> Path:
     """A Hub-style README.md for a saved model: what it is, its recipe, its test scores."""
-    labels = ", ".join(scores["label_names"]) if scores else ""
+    labels = ", ".join(scores.get("label_names", [])) if scores else ""
     lines = [
         "---", "library_name: waveform-mir", "tags:", "- audio-classification",
         "- music-genre-classification", "- waveform-mir", "---", "",
         f"# {recipe.get('name', 'waveform-mir model')}", "",
-        "A music genre classifier that reads raw waveforms, trained with "
+        "A music genre classifier or tagger that reads raw waveforms, trained with "
         "[waveform-mir](https://github.com/waveform-mir/waveform-mir).", "",
         "```python", "from waveform_mir.predict import predict_file",
         "print(predict_file(\"<this folder or hub id>\", \"song.mp3\"))", "```", "",
     ]
-    if scores:
+    if scores and is_tagging(scores):
+        lines += tagging_card_lines(scores)
+    elif scores:
         lines += ["## Test scores (track level)", "",
                   "| accuracy | macro-F1 | log loss | tracks |", "|---|---|---|---|",
                   f"| {scores['accuracy']:.3f} | {scores['macro_f1']:.3f} | "

@@ -17,16 +17,17 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from rich.console import Console
+from torch.nn.functional import one_hot
 
 from waveform_mir.config import Recipe
 from waveform_mir.data import PreparedData
 from waveform_mir.evaluation.evaluator import TrackEvaluator
-from waveform_mir.evaluation.metrics import HEADLINE_METRICS
-from waveform_mir.evaluation.selection import is_better
+from waveform_mir.evaluation.selection import HEADLINES, is_better
 from waveform_mir.progress import progress_bar
 from waveform_mir.training.batches import TrainBatches
 from waveform_mir.training.checkpoints import save_checkpoint, seed_step
-from waveform_mir.training.regularisation import mixup, random_gain, soft_cross_entropy
+from waveform_mir.training.losses import LOSSES
+from waveform_mir.training.regularisation import mixup, random_gain
 
 console = Console()
 
@@ -47,13 +48,16 @@ class LoopState:
     earlier_seconds: float = 0.0
 
 
-def training_loss(model, batch: dict, cfg, num_classes: int,
-                  class_weights: torch.Tensor | None) -> torch.Tensor:
-    """Augment one micro-batch (gain, mixup) and return its soft-target cross-entropy."""
+def training_loss(model, batch: dict, cfg, task: str, num_classes: int,
+                  loss_weights: torch.Tensor | None) -> torch.Tensor:
+    """Augment one micro-batch (gain, mixup) and return the task's loss: soft-target
+    cross-entropy over classes, or binary cross-entropy per tag. ``loss_weights`` are class
+    weights or per-tag positive weights, ``(classes,)``."""
     waveform = random_gain(batch["waveform"], cfg.random_gain_db)
-    targets = torch.nn.functional.one_hot(batch["label"], num_classes).float()
+    labels = batch["label"]  # (B,) class ids or (B, tags) multi-hot
+    targets = labels.float() if labels.ndim == 2 else one_hot(labels, num_classes).float()
     waveform, targets = mixup(waveform, targets, cfg.mixup_alpha)
-    return soft_cross_entropy(model(waveform), targets, class_weights, cfg.label_smoothing)
+    return LOSSES[task](model(waveform), targets, loss_weights, cfg.label_smoothing)
 
 
 @dataclass
@@ -66,8 +70,12 @@ class TrainingRun:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    class_weights: torch.Tensor | None
+    loss_weights: torch.Tensor | None  # class weights, or a tagger's positive weights
     evaluator: TrackEvaluator
+
+    @property
+    def task(self) -> str:
+        return self.recipe.data.task
 
     @property
     def best_dir(self) -> Path:
@@ -91,8 +99,8 @@ class TrainingRun:
                 for batch in batches.from_step(state.step):
                     seed_step(cfg.seed, state.step, accelerator.process_index, micro)
                     with accelerator.accumulate(self.model):
-                        loss = training_loss(self.model, batch, cfg, num_classes,
-                                             self.class_weights)
+                        loss = training_loss(self.model, batch, cfg, self.task, num_classes,
+                                             self.loss_weights)
                         accelerator.backward(loss)
                         if accelerator.sync_gradients and cfg.grad_clip > 0:
                             accelerator.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -146,19 +154,19 @@ class TrainingRun:
         so far by the shared rule (:mod:`waveform_mir.evaluation.selection`)."""
         accelerator = self.accelerator
         scores = self.evaluator.scores(self.model, "validation")
-        row = {"step": state.step, "loss": loss,
-               **{f"val_{k}": scores[k] for k in HEADLINE_METRICS},
+        headline = {name: scores[name] for name in HEADLINES[self.task]}
+        row = {"step": state.step, "loss": loss, **{f"val_{k}": v for k, v in headline.items()},
                "clips_per_second": clips_per_second}
         state.history.append(row)
-        accelerator.log({f"val/{k[4:]}": v for k, v in row.items() if k.startswith("val_")},
+        accelerator.log({f"val/{k}": v for k, v in headline.items() if v is not None},
                         step=state.step)
         if accelerator.is_main_process:
-            console.print(
-                f"step {state.step:>6} · loss {loss:.3f} · val acc {scores['accuracy']:.3f} · "
-                f"val macro-F1 {scores['macro_f1']:.3f} · val log loss "
-                f"{scores['log_loss']:.3f} · {clips_per_second:.0f} clips/s")
+            shown = " · ".join(f"val {k.replace('_', ' ')} {v:.3f}"
+                               for k, v in headline.items() if v is not None)
+            console.print(f"step {state.step:>6} · loss {loss:.3f} · {shown} · "
+                          f"{clips_per_second:.0f} clips/s")
         if is_better(scores, state.best):
-            state.best = {k: scores[k] for k in HEADLINE_METRICS}
+            state.best = headline
             if accelerator.is_main_process:
                 accelerator.unwrap_model(self.model).save_pretrained(self.best_dir)
         accelerator.wait_for_everyone()
