@@ -19,9 +19,9 @@ from waveform_mir.data.synthetic import render_clip
 from waveform_mir.model import WaveformClassifier, build_model
 from waveform_mir.predict import embed_file, predict_file
 from waveform_mir.train import push_model, train
-from waveform_mir.training import loop as loop_module
 from waveform_mir.training.checkpoints import list_checkpoints
 from waveform_mir.training.loop import TrainingDiverged
+from waveform_mir.training.losses import LOSSES
 from waveform_mir.training.optimisation import parameter_groups
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def test_accelerate_launch_two_processes(tmp_path, cache_dir):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, monkeypatch):
-    real_loss = loop_module.soft_cross_entropy
+    real_loss = LOSSES["single_label"]
     calls = {"n": 0}
 
     def diverging_loss(*args, **kwargs):
@@ -140,13 +140,13 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir, 
         return loss * float("nan") if calls["n"] > 5 else loss
 
     common = ["train.max_steps=10", "train.checkpoint_every=4", "train.eval_every=100"]
-    monkeypatch.setattr(loop_module, "soft_cross_entropy", diverging_loss)
+    monkeypatch.setitem(LOSSES, "single_label", diverging_loss)
     with pytest.raises(TrainingDiverged, match="loss became nan at step 6"):
         train(small_recipe(cache_dir, tmp_path, *common))
     kept = list_checkpoints(tmp_path)
     assert [p.name for p in kept] == ["step_0000004"]
 
-    monkeypatch.setattr(loop_module, "soft_cross_entropy", real_loss)
+    monkeypatch.setitem(LOSSES, "single_label", real_loss)
     resumed = train(small_recipe(cache_dir, tmp_path, *common), resume="latest")
     assert resumed.steps == 10 and resumed.test_scores is not None
 
