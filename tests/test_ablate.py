@@ -40,6 +40,7 @@ def grid_file(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
     grid = AblationGrid.load(grid_file)
     out = tmp_path / "ablation"
@@ -109,6 +110,7 @@ def test_grid_refuses_a_file_without_variants(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_feature_baselines_join_the_table(grid_file, tmp_path):
     pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
     raw = yaml.safe_load(grid_file.read_text())

@@ -76,6 +76,7 @@ def test_training_learns_and_reloads(tmp_path, cache_dir):
     assert embed_file(model, song).shape == (model.head.embed(model.features(clip[:1])).shape[1],)
 
 
+@pytest.mark.slow
 def test_resume_matches_an_uninterrupted_run(tmp_path, cache_dir):
     common = ["train.max_steps=12", "train.checkpoint_every=4", "train.eval_every=6",
               "train.keep_checkpoints=5", "train.mixup_alpha=0.2", "train.random_gain_db=3"]
