@@ -73,3 +73,18 @@ def test_predict_names_the_tags_present(tagger, tmp_path, capsys):
     assert main(["predict", str(song), "--model", str(tagger), "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [t["tag"] for t in record["tags"]] == [t for t, _ in scores.tags]
+
+
+def test_the_web_page_shows_the_tags_present_as_chips(tagger, tmp_path):
+    from waveform_mir.demo.analysis import analyse_bytes
+
+    song = tmp_path / "jazz.wav"
+    sf.write(song, render_clip("jazz", seed=9, seconds=3.0, sample_rate=22050), 22050)
+    predictor = Predictor.from_pretrained(tagger)
+    result = analyse_bytes(predictor, song.read_bytes(), song.name, max_seconds=600)
+    present = predictor.score_file(song).tags
+    assert present  # every clip has chords, and the model has learnt that much
+    assert result.ok and set(result.probabilities) == set(predictor.labels)
+    chips = [f"`{tag} {probability:.0%}`" for tag, probability in present]
+    assert all(chip in result.verdict for chip in chips) and "sounds like" not in result.verdict
+    assert "tag scores over time" in result.timeline.axes[0].get_title()

@@ -101,14 +101,17 @@ def _discard(path: Path) -> None:
 
 
 def verdict(scores: TrackScores, name: str, max_seconds: float) -> str:
-    """The top genre in words, how sure the model is, and what part of the file was heard."""
-    genre, probability = scores.top_k(1)[0]
+    """The top genre (or the tags present) in words, how sure the model is, and what part
+    of the file was heard."""
     chunks = scores.timeline.shape[0]
-    lines = [
-        f"## {name} sounds like **{genre}** ({probability:.0%})",
-        f"Analysed {scores.duration_s:.1f} s in {chunks} chunk{'s' * (chunks != 1)}.",
-    ]
-    segments = genre_segments(scores)
+    heard = f"Analysed {scores.duration_s:.1f} s in {chunks} chunk{'s' * (chunks != 1)}."
+    if scores.thresholds is not None:
+        lines = [*tag_lines(scores, name), heard]
+        segments = []
+    else:
+        genre, probability = scores.top_k(1)[0]
+        lines = [f"## {name} sounds like **{genre}** ({probability:.0%})", heard]
+        segments = genre_segments(scores)
     if 1 < len(segments) <= _MAX_SEGMENTS_IN_WORDS:
         lines.append("Over time: " + " → ".join(
             f"{genre} {start:g}–{end:g} s" for genre, start, end in segments) + ".")
@@ -118,6 +121,17 @@ def verdict(scores: TrackScores, name: str, max_seconds: float) -> str:
         lines.append(f"ℹ️ The file is longer than {max_seconds:g} s; only its first "
                      f"{max_seconds:g} s were analysed.")
     return "\n\n".join(lines)
+
+
+def tag_lines(scores: TrackScores, name: str) -> list[str]:
+    """A tagger's verdict: the tags present as chips (tag and probability), or the nearest
+    miss when no tag reaches its threshold."""
+    if not scores.tags:
+        tag, probability = scores.top_k(1)[0]
+        return [f"## {name}: no tag reaches its threshold",
+                f"Closest: `{tag} {probability:.0%}`."]
+    chips = " ".join(f"`{tag} {probability:.0%}`" for tag, probability in scores.tags)
+    return [f"## {name}: {len(scores.tags)} tag{'s' * (len(scores.tags) != 1)}", chips]
 
 
 def genre_segments(scores: TrackScores) -> list[tuple[str, float, float]]:

@@ -80,9 +80,11 @@ def build_app(predictor: Predictor, limits: Limits = DEFAULT_LIMITS,
                 verdict = gr.Markdown(
                     "Upload an audio file or click an example to see its genres.",
                     elem_id="verdict")
-                bars = gr.Label(label="Genre probabilities", num_top_classes=len(
+                what = "Tag probabilities (each on its own)" if predictor.thresholds else \
+                    "Genre probabilities"
+                bars = gr.Label(label=what, num_top_classes=len(
                     predictor.labels), elem_id="probabilities")
-                timeline = gr.Plot(label="Genre scores over time", elem_id="timeline")
+                timeline = gr.Plot(label="Scores over time", elem_id="timeline")
         results = [verdict, bars, timeline, player]
         upload.upload(analyse, inputs=upload, outputs=results, api_name="analyse",
                       concurrency_limit=CONCURRENCY)

@@ -30,6 +30,7 @@ def timeline_figure(scores: TrackScores) -> Figure:
     axes.set_yticks(np.arange(len(scores.labels)), scores.labels)
     axes.invert_yaxis()
     axes.set_xlabel("time (s)")
-    axes.set_title("genre scores over time (one column per chunk)")
+    what = "tag" if scores.thresholds is not None else "genre"
+    axes.set_title(f"{what} scores over time (one column per chunk)")
     figure.colorbar(mesh, ax=axes, label="probability", pad=0.01)
     return figure
