@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections import Counter
 
 import numpy as np
@@ -205,3 +206,10 @@ def test_prepare_command_prints_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "tracks per split and genre" in out and "rock" in out
     assert "skipped files: 0" in out and "skipped.csv" in out
+    rate = re.search(r"decoded 6 files in [\d.]+ s: ([\d.]+) files/s, ([\d.]+) per worker "
+                     r"\(1 worker\); at this rate fma_small (\d+) min", " ".join(out.split()))
+    assert rate and float(rate.group(1)) > 0 and rate.group(1) == rate.group(2), out
+    assert abs(int(rate.group(3)) - 8000 / float(rate.group(1)) / 60) <= 1  # rounded rate
+
+    assert args.func(args) == 0  # from the cache: nothing decoded, no rate to report
+    assert "decoded" not in capsys.readouterr().out

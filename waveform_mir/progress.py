@@ -31,13 +31,14 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} {self.unit}/s" if speed else f"– {self.unit}/s")
 
 
-def make_progress(unit: str | None = None, console: Console | None = None) -> Progress:
+def make_progress(unit: str | None = None, console: Console | None = None,
+                  disable: bool = False) -> Progress:
     """The package's one progress style: description, bar, count, elapsed, remaining, and
-    the rate in ``unit`` per second when given."""
+    the rate in ``unit`` per second when given; ``disable`` draws nothing."""
     rate = [RateColumn(unit)] if unit else []
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     *rate, TimeElapsedColumn(), TimeRemainingColumn(),
-                    TextColumn("{task.fields[info]}"), console=console)
+                    TextColumn("{task.fields[info]}"), console=console, disable=disable)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from waveform_mir.data import PreparedData, prepare_dataset
 from waveform_mir.data.manifest import SPLITS
+from waveform_mir.data.prepare import DecodeThroughput
 
 from .options import add_progress_argument, add_recipe_arguments, recipe_from_args
 
@@ -42,9 +43,27 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"dropped before decoding: {count} ({reason})")
     console.print(f"skipped files: {len(prepared.skipped)}"
                   + (f" (report: {prepared.report_path})" if prepared.report_path else ""))
+    if prepared.throughput is not None:
+        console.print(throughput_line(prepared.throughput))
     if prepared.cache_path:
         console.print(f"cache: {prepared.cache_path}")
     return 0
+
+
+# Clip counts of the FMA sets, for the projection printed after a preparation.
+FMA_CLIPS = {"fma_small": 8_000, "fma_medium": 25_000, "fma_large": 106_574}
+
+
+def throughput_line(throughput: DecodeThroughput) -> str:
+    """Files/s in all and per worker, and the time the FMA sets would take at that rate
+    (clips of the length just decoded; more workers scale it up to the number of cores)."""
+    rate = throughput.files_per_second
+    projected = ", ".join(f"{name} {clips / rate / 60:.0f} min"
+                          for name, clips in FMA_CLIPS.items())
+    return (f"decoded {throughput.files} files in {throughput.seconds:.1f} s: {rate:.1f} "
+            f"files/s, {throughput.files_per_second_per_worker:.1f} per worker "
+            f"({throughput.workers} worker{'s' * (throughput.workers != 1)}); at this rate "
+            f"{projected}")
 
 
 def summary_table(prepared: PreparedData, splits: tuple[str, ...] = SPLITS) -> Table:

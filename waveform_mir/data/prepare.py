@@ -17,6 +17,7 @@ evaluation, calibration and ``evaluate`` treat streamed and cached data alike.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import datasets
 import pyarrow as pa
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..config import DataConfig
+from ..progress import make_progress
 from .cache import (
     cache_entry,
     decode_manifest,
@@ -38,6 +39,25 @@ from .loudness import Loudness
 from .manifest import SPLITS, Manifest, normalised
 from .registry import build_manifest, builder_options
 from .stream import TrainStream
+
+
+@dataclass(frozen=True)
+class DecodeThroughput:
+    """How fast a preparation decoded: ``files`` in ``seconds`` with ``workers`` processes;
+    what to scale from when planning a larger set (files/s grows with workers up to the
+    cores, and time with the number of files)."""
+
+    files: int
+    workers: int
+    seconds: float
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files / max(self.seconds, 1e-9)
+
+    @property
+    def files_per_second_per_worker(self) -> float:
+        return self.files_per_second / self.workers
 
 
 @dataclass
@@ -60,6 +80,7 @@ class PreparedData:
     dropped: dict[str, int] = field(default_factory=dict)
     cache_path: Path | None = None
     stream: TrainStream | None = None
+    throughput: DecodeThroughput | None = None  # set when this call decoded the audio
 
 
 def prepare_dataset(
@@ -79,8 +100,8 @@ def prepare_dataset(
     manifest = build_manifest(config.source, builder_options(config.source, config.options))
     manifest = dataclasses.replace(manifest, render=normalised(manifest.render, loudness))
     if not streaming:
-        _decode(manifest, config, entry, progress)
-        return _from_entry(entry)
+        throughput = _decode(manifest, config, entry, progress)
+        return dataclasses.replace(_from_entry(entry), throughput=throughput)
     if refresh or not is_complete(entry):
         _decode(_evaluation_splits(manifest), config, entry, progress)
     prepared = _from_entry(entry)
@@ -88,8 +109,10 @@ def prepare_dataset(
     return prepared
 
 
-def _decode(manifest: Manifest, config: DataConfig, entry: Path, progress: bool) -> None:
-    """Decode every split of ``manifest`` into the cache ``entry`` under one progress bar."""
+def _decode(manifest: Manifest, config: DataConfig, entry: Path, progress: bool
+            ) -> DecodeThroughput:
+    """Decode every split of ``manifest`` into the cache ``entry`` under one progress bar
+    (files/s and the time left, per split); returns how fast it went."""
     info = {
         "source": config.source,
         "options": config.options,
@@ -100,8 +123,11 @@ def _decode(manifest: Manifest, config: DataConfig, entry: Path, progress: bool)
         "rows": {split: len(manifest.splits[split]) for split in SPLITS},
     }
     (entry / "info.json").unlink(missing_ok=True)
+    started = time.perf_counter()
     with _progress_bar(manifest, enabled=progress) as advance:
         decode_manifest(manifest, config.sample_rate, entry, info, config.num_proc, advance)
+    return DecodeThroughput(files=sum(info["rows"].values()), workers=max(1, config.num_proc),
+                            seconds=time.perf_counter() - started)
 
 
 def _rows_table(rows, features: datasets.Features) -> datasets.Dataset:
@@ -134,12 +160,10 @@ def _from_entry(entry: Path) -> PreparedData:
 @contextmanager
 def _progress_bar(manifest: Manifest, enabled: bool) -> Iterator[Callable[[str, int], None]]:
     """A rich bar per split, advanced by the cache as shards finish; silent when disabled."""
-    progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), disable=not enabled,
-    )
+    progress = make_progress(unit="files", disable=not enabled)
     tasks = {
-        split: progress.add_task(f"decoding {split}", total=len(manifest.splits[split]))
+        split: progress.add_task(f"decoding {split}", total=len(manifest.splits[split]),
+                                 info="")
         for split in SPLITS
     }
     with progress:
