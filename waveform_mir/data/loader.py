@@ -102,7 +102,7 @@ def _target(labels: np.ndarray, row: int) -> int | torch.Tensor:
     return int(labels[row]) if labels.ndim == 1 else torch.from_numpy(labels[row].copy())
 
 
-def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
+def zero_pad(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
     """Copy ``wave`` into zeros of length ``size`` at ``offset`` (wave no longer than size);
     int16 PCM is scaled to float32 on the way, so a cached clip is converted only once."""
     out = np.zeros(size, dtype=np.float32)
@@ -112,6 +112,15 @@ def _fit(wave: np.ndarray, size: int, offset: int = 0) -> np.ndarray:
     else:
         part[:] = wave
     return out
+
+
+def random_crop(pcm: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A float32 crop ``(size,)`` of int16 ``pcm`` at a random offset; a shorter clip is
+    zero-padded at a random offset (training crops of cached and streamed clips alike)."""
+    if pcm.shape[0] >= size:
+        start = int(rng.integers(0, pcm.shape[0] - size + 1))
+        return from_pcm16(pcm[start : start + size])
+    return zero_pad(pcm, size, int(rng.integers(0, size - pcm.shape[0] + 1)))
 
 
 class RandomCropDataset(Dataset):
@@ -139,14 +148,8 @@ class RandomCropDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> dict:
-        wave = self.waveforms.pcm(index)
-        size = self.crop_samples
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        if wave.shape[0] >= size:
-            start = int(rng.integers(0, wave.shape[0] - size + 1))
-            crop = from_pcm16(wave[start : start + size])
-        else:
-            crop = _fit(wave, size, int(rng.integers(0, size - wave.shape[0] + 1)))
+        crop = random_crop(self.waveforms.pcm(index), self.crop_samples, rng)
         return {"waveform": torch.from_numpy(crop), "label": _target(self.labels, index)}
 
 
@@ -190,7 +193,7 @@ class ChunkDataset(Dataset):
         start = int(self.start_of_chunk[index])
         piece = self.waveforms.pcm(track)[start : start + self.chunk_samples]
         return {
-            "waveform": torch.from_numpy(_fit(piece, self.chunk_samples)),
+            "waveform": torch.from_numpy(zero_pad(piece, self.chunk_samples)),
             "label": _target(self.track_labels, track),
             "track_index": track,
         }

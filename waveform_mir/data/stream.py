@@ -45,9 +45,9 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .labels import feature_names, is_tag_feature, multi_hot
-from .loader import _fit, collate
+from .loader import collate, random_crop
 from .manifest import Render
-from .pcm import from_pcm16, to_pcm16
+from .pcm import to_pcm16
 
 SHARDS_PER_READER = 4  # shards of a local source per reader (process × worker): room to shuffle
 logger = logging.getLogger(__name__)
@@ -106,15 +106,6 @@ def target_reader(feature: object) -> Callable[[Any], int | torch.Tensor]:
     if is_tag_feature(feature):
         return partial(_tag_target, num_tags=len(feature_names(feature)))
     return int
-
-
-def random_crop(pcm: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A float32 crop ``(size,)`` of int16 ``pcm`` at a random offset; a shorter clip is
-    zero-padded at a random offset (as :class:`~.loader.RandomCropDataset` does)."""
-    if pcm.shape[0] >= size:
-        start = int(rng.integers(0, pcm.shape[0] - size + 1))
-        return from_pcm16(pcm[start : start + size])
-    return _fit(pcm, size, int(rng.integers(0, size - pcm.shape[0] + 1)))
 
 
 class StreamingCropDataset(IterableDataset):
