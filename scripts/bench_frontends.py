@@ -67,10 +67,16 @@ def bench_one(name: str, args: argparse.Namespace, device: torch.device) -> dict
 
     def model_step() -> None:
         model.zero_grad(set_to_none=True)
-        model(waveform).logsumexp(dim=-1).mean().backward()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = model(waveform).logsumexp(dim=-1).mean()
+        loss.backward()
 
     timing = {"warmup": args.warmup, "repeats": args.repeats}
     frontend_params = list(model.frontend.parameters())
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    step_seconds = median_seconds(model_step, device, **timing)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return {
         "frontend": name,
         "backbone": backbone,
@@ -79,7 +85,10 @@ def bench_one(name: str, args: argparse.Namespace, device: torch.device) -> dict
         "model_parameters": sum(p.numel() for p in model.parameters()),
         "frontend_forward_s": median_seconds(frontend_forward, device, **timing),
         "frontend_fwd_bwd_s": median_seconds(frontend_step, device, **timing),
-        "model_fwd_bwd_s": median_seconds(model_step, device, **timing),
+        "model_fwd_bwd_s": step_seconds,
+        "precision": args.precision,
+        "train_clips_per_s": args.batch_size / step_seconds,
+        "peak_gpu_mib": peak,
     }
 
 
@@ -103,6 +112,8 @@ def render(rows: list[dict[str, Any]], title: str) -> Table:
         ("model fwd+bwd ms", "model_fwd_bwd_s", lambda s: f"{1e3 * s:.0f}"),
         ("fe fwd+bwd / mel", "frontend_fwd_bwd_ratio", lambda r: f"{r:.2f}"),
         ("model / mel", "model_fwd_bwd_ratio", lambda r: f"{r:.2f}"),
+        ("clips/s", "train_clips_per_s", lambda r: f"{r:.0f}"),
+        ("peak GPU MiB", "peak_gpu_mib", lambda m: "–" if m is None else f"{m:.0f}"),
     ]
     for header, _, _ in columns:
         table.add_column(header, justify="left" if header in ("front-end", "backbone") else "right")
@@ -115,6 +126,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="training step under bf16 autocast or in fp32")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--classes", type=int, default=8)
