@@ -135,3 +135,25 @@ def test_baseline_end_to_end_on_synthetic_data(synthetic_recipe, tmp_path, monke
     again = json.loads((tmp_path / "again" / "baseline_results.json").read_text())
     first, second = (dict(r["classifiers"]["lr"], fit_seconds=0) for r in (results, again))
     assert first == second
+
+
+def test_baseline_tags_with_one_classifier_per_tag(tmp_path):
+    """Multi-label data: one-vs-rest classifiers, scored and chosen as tags (PR-AUC)."""
+    recipe = recipe_from_dict({
+        "name": "tiny-tags",
+        "data": {
+            "source": "synthetic_tags", "task": "multi_label", "label_column": "tags",
+            "sample_rate": RATE, "cache_dir": str(tmp_path / "cache"),
+            "options": {"num_per_class": {"train": 6, "validation": 3, "test": 3},
+                        "seconds": 3.0, "seed": 3},
+        },
+        "train": {"output_dir": str(tmp_path / "run")},
+    })
+    out = tmp_path / "baseline"
+    results = run_baseline(recipe, ["lr"], out, n_jobs=2, progress=False)
+    test = results["classifiers"]["lr"]["test"]
+    prior = np.mean([row["positives"] / test["num_examples"] for row in test["per_tag"].values()])
+    assert test["macro_roc_auc"] > 0.75 and test["macro_pr_auc"] > 1.5 * prior
+    assert set(results["classifiers"]["lr"]["validation"]) == {"macro_roc_auc", "macro_pr_auc",
+                                                                "macro_f1"}
+    assert (out / "tags_test.png").is_file()

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ParameterGrid
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -67,14 +68,19 @@ def resolve(names: list[str] | None) -> list[str]:
     return chosen
 
 
-def make_pipeline(name: str, params: dict[str, Any]) -> Pipeline:
-    """``StandardScaler`` → the registered classifier ``name`` built with ``params``."""
-    return Pipeline([("scale", StandardScaler()), ("classify", CLASSIFIERS[name].build(**params))])
+def make_pipeline(name: str, params: dict[str, Any], multi_label: bool = False) -> Pipeline:
+    """``StandardScaler`` → the registered classifier ``name`` built with ``params``; for
+    multi-hot labels one such classifier per tag (one-vs-rest), each a yes/no for its tag."""
+    classify = CLASSIFIERS[name].build(**params)
+    if multi_label:
+        classify = OneVsRestClassifier(classify)
+    return Pipeline([("scale", StandardScaler()), ("classify", classify)])
 
 
 def fit_pipeline(name: str, params: dict[str, Any], features: np.ndarray, labels: np.ndarray
                  ) -> Pipeline:
-    """Fit :func:`make_pipeline` on (samples, features) and (samples,) labels.
+    """Fit :func:`make_pipeline` on (samples, features) and (samples,) class ids or
+    (samples, tags) multi-hot labels.
 
     scikit-learn 1.9 deprecates ``SVC(probability=True)`` (removal planned for 1.11) in favour
     of ``CalibratedClassifierCV``, whose one-vs-rest sigmoids score clearly worse here (log
@@ -84,7 +90,7 @@ def fit_pipeline(name: str, params: dict[str, Any], features: np.ndarray, labels
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The `probability` parameter",
                                 category=FutureWarning)
-        return make_pipeline(name, params).fit(features, labels)
+        return make_pipeline(name, params, multi_label=labels.ndim == 2).fit(features, labels)
 
 
 def predict_probabilities(model: Pipeline, features: np.ndarray, num_classes: int) -> np.ndarray:
@@ -94,5 +100,5 @@ def predict_probabilities(model: Pipeline, features: np.ndarray, num_classes: in
     needs one per label id.
     """
     probs = np.zeros((features.shape[0], num_classes))
-    probs[:, model.classes_] = model.predict_proba(features)
+    probs[:, model.classes_] = model.predict_proba(features)  # tags: one column per tag
     return probs

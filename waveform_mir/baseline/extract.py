@@ -22,6 +22,7 @@ from joblib import Parallel, delayed
 
 from waveform_mir.config import DataConfig
 from waveform_mir.data.cache import CACHE_FORMAT
+from waveform_mir.data.labels import label_targets
 from waveform_mir.data.loader import WaveformColumn
 from waveform_mir.progress import progress_bar
 
@@ -45,7 +46,7 @@ class SplitFeatures:
 
     @property
     def chunk_labels(self) -> np.ndarray:
-        """(chunks,) label of each chunk, its track's label."""
+        """(chunks,) class id, or (chunks, tags) multi-hot, of each chunk: its track's."""
         return self.labels[self.track_index]
 
     @property
@@ -84,7 +85,7 @@ def extract_split(split: datasets.Dataset, sample_rate: int, chunk_seconds: floa
         features=(np.concatenate(per_track) if per_track
                   else np.zeros((0, feature_dim()), np.float32)),
         track_index=np.repeat(np.arange(len(counts)), counts).astype(np.int64),
-        labels=np.asarray(split["label"], dtype=np.int64),
+        labels=label_targets(split),
         track_ids=np.asarray(split["track_id"], dtype=str),
     )
 
@@ -95,6 +96,7 @@ def cache_path(root: Path, config: DataConfig, chunk_seconds: float) -> Path:
         "format": FEATURE_FORMAT, "source": config.source, "options": config.options,
         "sample_rate": config.sample_rate, "chunk_seconds": chunk_seconds,
         "audio_cache_format": CACHE_FORMAT, "loudness": config.loudness,
+        "task": config.task, "label_column": config.label_column,
         "blocks": list(BLOCKS), "statistics": list(STATISTICS), "n_fft": N_FFT, "hop": HOP,
     }
     key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

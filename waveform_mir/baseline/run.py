@@ -23,15 +23,15 @@ from rich.console import Console
 from rich.table import Table
 
 from waveform_mir.config import Recipe
-from waveform_mir.data import prepare_dataset
+from waveform_mir.data import prepare_dataset, select_task
 from waveform_mir.data.cache import default_cache_root
-from waveform_mir.evaluation.selection import SELECTION_RULE, best_of
+from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
 from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
 from .extract import split_features
 from .features import feature_dim, feature_names
-from .selection import REFIT_ON, select_and_test
+from .selection import REFIT_ON, headline, select_and_test
 
 FEATURE_CHUNK_SECONDS = 2.5
 RESULTS_FILE = "baseline_results.json"
@@ -72,7 +72,7 @@ def run_baseline(
     names = resolve(classifiers)
     console = console or Console()
     out = Path(out_dir) if out_dir is not None else default_output_dir(recipe)
-    prepared = prepare_dataset(recipe.data, progress=progress)
+    prepared = select_task(prepare_dataset(recipe.data, progress=progress), recipe.data)
     if prepared.stream is not None:
         raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
                          "supported (set the source's streaming option off)")
@@ -113,20 +113,23 @@ def run_baseline(
 
 
 def results_table(results: dict[str, Any]) -> Table:
-    """One row per classifier: chosen params, validation accuracy, test headline, fit time."""
+    """One row per classifier: chosen params, the validation score it was chosen by, the
+    test headline (accuracy, macro-F1, log loss; or ROC-AUC, PR-AUC for tags), fit time."""
     table = Table(title=f"feature baseline on '{results['recipe']}' (test tracks, "
                         f"{results['chunk_seconds']} s chunks)")
-    for column in ("classifier", "params", "val acc", "accuracy", "macro-F1", "log loss",
-                   "fit s"):
-        table.add_column(column, justify="left" if column in ("classifier", "params")
-                         else "right")
+    first = next(iter(results["classifiers"].values()))
+    chosen_by = rule_for(first["validation"])[0][0]
+    shown = list(headline(first["test"]))
+    columns = ["classifier", "params", f"val {chosen_by}", *shown, "fit s"]
+    for column in columns:
+        table.add_column(column.replace("_", " "),
+                         justify="left" if column in ("classifier", "params") else "right")
     for name, row in results["classifiers"].items():
-        test = row["test"]
         params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
         marker = " *" if name == results["best"] else ""
-        table.add_row(name + marker, params, f"{row['validation']['accuracy']:.3f}",
-                      f"{test['accuracy']:.3f}", f"{test['macro_f1']:.3f}",
-                      f"{test['log_loss']:.3f}", f"{row['fit_seconds']:.1f}")
+        scores = [row["validation"][chosen_by], *(row["test"].get(key) for key in shown)]
+        table.add_row(name + marker, params, *("–" if v is None else f"{v:.3f}" for v in scores),
+                      f"{row['fit_seconds']:.1f}")
     table.caption = (f"* best on validation · settings chosen by {results['selection']} · "
                      f"refit on {results['refit_on']}")
     return table

@@ -19,11 +19,11 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from waveform_mir.evaluation.metrics import (
-    HEADLINE_METRICS,
     aggregate_by_track,
     classification_scores,
 )
-from waveform_mir.evaluation.selection import is_better
+from waveform_mir.evaluation.selection import HEADLINES, is_better
+from waveform_mir.evaluation.tagging_metrics import is_tagging, tagging_scores
 
 from .classifiers import CLASSIFIERS, fit_pipeline, predict_probabilities
 from .extract import SplitFeatures
@@ -54,13 +54,18 @@ class ClassifierResult:
 
 
 def headline(scores: dict) -> dict[str, float]:
-    return {key: scores[key] for key in HEADLINE_METRICS}
+    """The scores a table shows: the classification or the tagging headline."""
+    task = "multi_label" if is_tagging(scores) else "single_label"
+    return {key: scores.get(key) for key in HEADLINES[task]}
 
 
 def track_scores(model: Pipeline, split: SplitFeatures, label_names: list[str]) -> dict:
-    """Track-level scores of ``model`` on ``split``: chunk probabilities averaged per track."""
+    """Track-level scores of ``model`` on ``split``: chunk probabilities averaged per track,
+    scored as classes or, for multi-hot labels, as tags (ROC-AUC, PR-AUC)."""
     chunk_probs = predict_probabilities(model, split.features, len(label_names))
     track_probs = aggregate_by_track(chunk_probs, split.track_index, split.num_tracks)
+    if split.labels.ndim == 2:
+        return tagging_scores(track_probs, split.labels, label_names)
     return classification_scores(track_probs, split.labels, label_names)
 
 

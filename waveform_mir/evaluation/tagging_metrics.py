@@ -57,6 +57,11 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
+def is_tagging(scores: dict) -> bool:
+    """Whether ``scores`` come from this metric (tags), not the classification one."""
+    return "macro_pr_auc" in scores
+
+
 def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray, default: float = 0.5
                       ) -> np.ndarray:
     """Per-tag decision thresholds that maximise each tag's F1 on these (validation) tracks.

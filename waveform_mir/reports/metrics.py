@@ -15,8 +15,8 @@ import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from waveform_mir.evaluation.tagging_metrics import is_tagging  # noqa: E402
 from waveform_mir.reports.tagging import (  # noqa: E402
-    is_tagging,
     per_tag_table,
     plot_tag_scores,
     tagging_card_lines,

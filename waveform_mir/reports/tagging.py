@@ -16,11 +16,6 @@ import numpy as np  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 
-def is_tagging(scores: dict) -> bool:
-    """Whether ``scores`` come from the tagging metric (not the classification one)."""
-    return "macro_pr_auc" in scores
-
-
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
