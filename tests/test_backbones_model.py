@@ -116,3 +116,14 @@ def test_describe_reports_parameters_and_shapes_per_stage() -> None:
     assert rows["head"]["output_shape"] == (1, 3)
     parts = sum(rows[stage]["total"] for stage in ("frontend", "backbone", "head"))
     assert rows["total"]["total"] == parts == sum(p.numel() for p in model.parameters())
+
+
+def test_weights_saved_before_temperature_and_thresholds_still_load_strictly():
+    config = ModelConfig(frontend={"name": "mel", "n_mels": 32},
+                         backbone={"name": "short_chunk_cnn", "width": 4})
+    model = build_model(config, sample_rate=16000, id2label={0: "a", 1: "b", 2: "c"})
+    old = {k: v for k, v in model.state_dict().items() if k not in ("temperature", "thresholds")}
+    again = build_model(config, sample_rate=16000, id2label={0: "a", 1: "b", 2: "c"})
+    again.temperature.fill_(3.0)
+    again.load_state_dict(old, strict=True)  # what resuming an older training run does
+    assert float(again.temperature) == 3.0 and again.thresholds.shape == (3,)

@@ -114,6 +114,14 @@ class WaveformClassifier(
         # for the same reason as the temperature.
         self.register_buffer("thresholds", torch.full((len(self.id2label),), 0.5))
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        """Weights saved before the temperature or the thresholds existed load, keeping the
+        values the model holds (in a freshly built one the defaults, 1 and 0.5 per tag) —
+        in ``from_pretrained`` and when a training run resumes an older checkpoint alike."""
+        for name in ("temperature", "thresholds"):
+            state_dict.setdefault(prefix + name, getattr(self, name).detach().clone())
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
     def features(self, waveform: Tensor) -> Tensor:
         """Backbone output sequence ``(batch, dim, steps)``; masked in training mode."""
         return self.backbone(self.augment(self.frontend(waveform)))
