@@ -10,7 +10,8 @@ Read top to bottom, :func:`train` is the whole job: prepare data → build model
 and schedule → optimise for a budget of steps (:mod:`waveform_mir.training.loop`: random
 crops, cached or streamed (:mod:`waveform_mir.training.batches`), waveform augmentation,
 warm-up + cosine schedule, gradient clipping, evaluating on
-validation chunks every ``eval_every`` steps and keeping the best model by macro-F1) →
+validation chunks every ``eval_every`` steps and keeping the best model by the shared rule
+of :mod:`waveform_mir.evaluation.selection`) →
 calibrate and score the best model on test at track level → write metrics, plots and a
 model card.
 """

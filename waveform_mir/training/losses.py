@@ -18,19 +18,19 @@ Loss = Callable[..., torch.Tensor]
 
 
 def binary_cross_entropy(
-    logits: torch.Tensor, targets: torch.Tensor, positive_weights: torch.Tensor | None = None,
+    logits: torch.Tensor, targets: torch.Tensor, tag_weights: torch.Tensor | None = None,
     label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """Mean over tags and clips of one sigmoid cross-entropy per tag.
 
-    ``positive_weights`` (tags,) multiplies each tag's positive term, so a rare tag's few
-    positives are not drowned by its many negatives; label smoothing pulls every target
-    toward 0.5 by ``label_smoothing / 2``.
+    ``tag_weights`` (tags,), from :func:`positive_weights`, multiplies each tag's positive
+    term, so a rare tag's few positives are not drowned by its many negatives; label
+    smoothing pulls every target toward 0.5 by ``label_smoothing / 2``.
     """
     if label_smoothing > 0:
         targets = targets * (1 - label_smoothing) + label_smoothing / 2
     return F.binary_cross_entropy_with_logits(logits.float(), targets,
-                                              pos_weight=positive_weights)
+                                              pos_weight=tag_weights)
 
 
 LOSSES: dict[str, Loss] = {
