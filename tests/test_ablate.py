@@ -144,3 +144,43 @@ def test_grid_runs_under_accelerate_launch_with_two_processes(grid_file, tmp_pat
     summary = json.loads((out / "cells" / "mel" / "seed0" / "train_summary.json").read_text())
     assert summary["num_processes"] == 2
     assert "| mel | mel |" in (out / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
+    """A grid whose recipe learns tags: rows, table, curves and baseline speak PR-AUC."""
+    pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
+    grid_file = tmp_path / "tags.yaml"
+    grid_file.write_text(yaml.safe_dump({
+        "name": "tiny-tags",
+        "recipe": str(REPO / "recipes" / "quickstart_tags.yaml"),
+        "set": {
+            "data.sample_rate": 8000, "data.crop_seconds": 1.0,
+            "data.options.num_per_class": {"train": 8, "validation": 3, "test": 4},
+            "data.cache_dir": str(tmp_path / "cache"),
+            "model.backbone": {"name": "short_chunk_cnn", "width": 8},
+            "train.max_steps": 30, "train.eval_every": 15, "train.checkpoint_every": 15,
+            "train.batch_size": 8, "train.log_with": [], "train.progress": False,
+        },
+        "seeds": [0],
+        "baselines": ["lr"],
+        "variants": {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}}},
+    }))
+    grid = AblationGrid.load(grid_file)
+    assert grid.task() == "multi_label"
+    out = tmp_path / "ablation"
+    cell, baseline = run_ablation(grid, out)
+    for row in (cell, baseline):
+        assert 0.5 < row["macro_roc_auc"] <= 1 and 0 < row["macro_f1"] <= 1
+        assert row["prior_pr_auc"] < row["macro_pr_auc"]
+        assert "accuracy" not in row and 0 < row["val_macro_pr_auc"] <= 1
+    chosen = max(cell["history"], key=lambda entry: entry["val_macro_pr_auc"])
+    assert cell["val_macro_pr_auc"] == chosen["val_macro_pr_auc"]
+    table = (out / "results.md").read_text()
+    assert "| macro ROC-AUC | macro PR-AUC | macro-F1 |" in table
+    assert "best validation macro PR-AUC" in table and "Tag prior on test" in table
+    assert "| baseline:lr | hand-made features | lr | 1 |" in table
+    assert f"{cell['macro_pr_auc']:.3f}" in table
+    header = (out / "results.csv").read_text().splitlines()[0]
+    assert "macro_pr_auc" in header and "accuracy" not in header
+    assert (out / "validation_curves.png").is_file()

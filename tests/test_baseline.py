@@ -154,6 +154,10 @@ def test_baseline_tags_with_one_classifier_per_tag(tmp_path):
     test = results["classifiers"]["lr"]["test"]
     prior = np.mean([row["positives"] / test["num_examples"] for row in test["per_tag"].values()])
     assert test["macro_roc_auc"] > 0.75 and test["macro_pr_auc"] > 1.5 * prior
-    assert set(results["classifiers"]["lr"]["validation"]) == {"macro_roc_auc", "macro_pr_auc",
-                                                                "macro_f1"}
+    validation = results["classifiers"]["lr"]["validation"]
+    assert set(validation) == {"macro_roc_auc", "macro_pr_auc", "macro_f1"}
+    # yes/no decisions at thresholds fixed on validation, as a trained tagger makes them
+    assert 0 < validation["macro_f1"] <= 1 and 0 < test["macro_f1"] <= 1
+    thresholds = [row["threshold"] for row in test["per_tag"].values()]
+    assert len(set(thresholds)) > 1 and all(0 < cut < 1 for cut in thresholds)
     assert (out / "tags_test.png").is_file()

@@ -68,6 +68,15 @@ def test_macro_and_micro_equal_scikit_learn_over_scorable_tags(truth, probs):
         average_precision_score(truth, probs, average="micro"))
 
 
+@pytest.mark.parametrize(("truth", "probs"), CASES)
+def test_prior_is_the_pr_auc_of_a_ranking_that_ignores_the_audio(truth, probs):
+    constant = np.full(probs.shape, 0.5)
+    assert tagging_scores(probs, truth)["prior_pr_auc"] == pytest.approx(
+        tagging_scores(constant, truth)["macro_pr_auc"])
+    assert tagging_scores(probs, truth)["prior_pr_auc"] < tagging_scores(probs, truth)[
+        "macro_pr_auc"]
+
+
 def test_degenerate_tag_is_left_out_and_reported():
     scores = tagging_scores(PROBS, TARGETS, NAMES)
     assert scores["left_out"] == ["never"]

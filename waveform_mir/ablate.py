@@ -42,8 +42,7 @@ from waveform_mir.config import (
     recipe_from_dict,
     set_dotted,
 )
-from waveform_mir.evaluation.metrics import HEADLINE_METRICS
-from waveform_mir.evaluation.selection import best_of
+from waveform_mir.evaluation.selection import HEADLINES, best_of
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.ablation import write_results
 from waveform_mir.reports.filters import run_filter_drift
@@ -78,6 +77,14 @@ class AblationGrid:
                    variants=raw["variants"], seeds=list(raw.get("seeds", [0, 1, 2])),
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
                    baselines=list(raw.get("baselines", [])))
+
+    def task(self) -> str:
+        """What every cell learns (``data.task`` of the recipe with the shared values), which
+        decides the scores of the table."""
+        raw = copy.deepcopy(read_recipe_dict(self.recipe))
+        for dotted, value in self.shared.items():
+            set_dotted(raw, dotted, copy.deepcopy(value))
+        return raw.get("data", {}).get("task", "single_label")
 
     def cells(self) -> list[tuple[str, int]]:
         """Every (variant, seed) to train, in grid order."""
@@ -127,12 +134,13 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
     stages = {row["stage"]: row["total"] for row in model.describe(recipe.data.crop_samples)}
     scores = result.test_scores or {}
     chosen = best_validation(summary["history"])
+    headline = HEADLINES[recipe.data.task]
     row = {
-        "variant": variant, "seed": seed,
+        "variant": variant, "seed": seed, "task": recipe.data.task,
         "frontend": recipe.model.frontend["name"], "backbone": recipe.model.backbone["name"],
-        "accuracy": scores.get("accuracy"), "macro_f1": scores.get("macro_f1"),
-        "log_loss": scores.get("log_loss"),
-        **{f"val_{name}": chosen.get(f"val_{name}") for name in HEADLINE_METRICS},
+        **{name: scores.get(name) for name in headline},
+        **{f"val_{name}": chosen.get(f"val_{name}") for name in headline},
+        "prior_pr_auc": scores.get("prior_pr_auc"),
         "params_frontend": stages["frontend"], "params_backbone": stages["backbone"],
         "params_head": stages["head"], "params_total": stages["total"],
         "temperature": summary.get("temperature"),
@@ -160,9 +168,12 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
 
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
-    return [{"variant": f"baseline:{name}", "seed": 0, "frontend": "hand-made features",
-             "backbone": name, **{k: row["test"][k] for k in HEADLINE_METRICS},
-             **{f"val_{k}": row["validation"][k] for k in HEADLINE_METRICS}}
+    headline = HEADLINES[recipe.data.task]
+    return [{"variant": f"baseline:{name}", "seed": 0, "task": recipe.data.task,
+             "frontend": "hand-made features", "backbone": name,
+             **{k: row["test"].get(k) for k in headline},
+             **{f"val_{k}": row["validation"].get(k) for k in headline},
+             "prior_pr_auc": row["test"].get("prior_pr_auc")}
             for name, row in results["classifiers"].items()]
 
 
@@ -186,7 +197,7 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
         trained += not finished
     if is_main:
         rows += run_baselines(grid, output_dir, overrides)
-        paths = write_results(rows, output_dir, grid.name)
+        paths = write_results(rows, output_dir, grid.name, grid.task())
         console.print(f"results: {paths['markdown']} · plots in {output_dir}")
     return rows
 

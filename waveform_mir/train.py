@@ -34,7 +34,7 @@ from waveform_mir.data import PreparedData, select_task
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.data.labels import label_targets
 from waveform_mir.evaluation.evaluator import TrackEvaluator
-from waveform_mir.evaluation.selection import SELECTION_RULE
+from waveform_mir.evaluation.selection import SELECTION_RULE, rule_for
 from waveform_mir.model import WaveformClassifier, build_model_for_data
 from waveform_mir.reports.filters import plot_filters, save_filters, snapshot_filters
 from waveform_mir.reports.metrics import report, write_model_card
@@ -210,8 +210,10 @@ def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
         plot_filters(initial_filters, final_filters, output_dir / "filters.png",
                      recipe.data.sample_rate, recipe.model.frontend["name"])
     write_model_card(best_dir, recipe.to_dict(), test_scores)
-    console.print(f"best model (val macro-F1 {best_val.get('macro_f1', float('nan')):.3f}): "
-                  f"{best_dir}")
+    chosen_by = rule_for(best_val)[0][0]  # macro_f1, or macro_pr_auc for tags
+    value = best_val.get(chosen_by)
+    console.print(f"best model (val {chosen_by.replace('_', ' ')} "
+                  f"{float('nan') if value is None else value:.3f}): {best_dir}")
 
 
 def push_model(model_dir: Path, repo_id: str) -> None:

@@ -23,7 +23,7 @@ from waveform_mir.evaluation.metrics import (
     classification_scores,
 )
 from waveform_mir.evaluation.selection import HEADLINES, is_better
-from waveform_mir.evaluation.tagging_metrics import is_tagging, tagging_scores
+from waveform_mir.evaluation.tagging_metrics import choose_thresholds, is_tagging, tagging_scores
 
 from .classifiers import CLASSIFIERS, fit_pipeline, predict_probabilities
 from .extract import SplitFeatures
@@ -59,13 +59,18 @@ def headline(scores: dict) -> dict[str, float]:
     return {key: scores.get(key) for key in HEADLINES[task]}
 
 
-def track_scores(model: Pipeline, split: SplitFeatures, label_names: list[str]) -> dict:
-    """Track-level scores of ``model`` on ``split``: chunk probabilities averaged per track,
-    scored as classes or, for multi-hot labels, as tags (ROC-AUC, PR-AUC)."""
-    chunk_probs = predict_probabilities(model, split.features, len(label_names))
-    track_probs = aggregate_by_track(chunk_probs, split.track_index, split.num_tracks)
+def track_probabilities(model: Pipeline, split: SplitFeatures, num_labels: int) -> np.ndarray:
+    """(tracks, labels) probabilities of ``model`` on ``split``: its chunks' averaged."""
+    chunk_probs = predict_probabilities(model, split.features, num_labels)
+    return aggregate_by_track(chunk_probs, split.track_index, split.num_tracks)
+
+
+def track_scores(track_probs: np.ndarray, split: SplitFeatures, label_names: list[str],
+                 thresholds: np.ndarray | None = None) -> dict:
+    """Track-level scores: as classes or, for multi-hot labels, as tags (ROC-AUC, PR-AUC, and
+    F1 where per-tag ``thresholds`` are given)."""
     if split.labels.ndim == 2:
-        return tagging_scores(track_probs, split.labels, label_names)
+        return tagging_scores(track_probs, split.labels, label_names, thresholds)
     return classification_scores(track_probs, split.labels, label_names)
 
 
@@ -76,18 +81,29 @@ def _concat(first: SplitFeatures, second: SplitFeatures) -> tuple[np.ndarray, np
 
 def select_and_test(name: str, splits: dict[str, SplitFeatures], label_names: list[str]
                     ) -> ClassifierResult:
-    """Grid over ``CLASSIFIERS[name]`` on train → validation, refit the best, score test."""
+    """Grid over ``CLASSIFIERS[name]`` on train → validation, refit the best, score test.
+
+    For tags, the chosen setting's validation probabilities also fix each tag's decision
+    threshold (best F1, as a trained tagger's are), applied unchanged to the refit on test.
+    """
     train, validation, test = splits["train"], splits["validation"], splits["test"]
-    grid, best_params, best_scores = [], None, None
+    grid, best_params, best_scores, best_probs = [], None, None, None
     for params in CLASSIFIERS[name].settings():
         model = fit_pipeline(name, params, train.features, train.chunk_labels)
-        scores = track_scores(model, validation, label_names)
+        probs = track_probabilities(model, validation, len(label_names))
+        scores = track_scores(probs, validation, label_names)
         grid.append({"params": params, **headline(scores)})
         if is_better(scores, best_scores):
-            best_params, best_scores = params, scores
+            best_params, best_scores, best_probs = params, scores, probs
+    thresholds = None
+    if validation.labels.ndim == 2:
+        thresholds = choose_thresholds(best_probs, validation.labels)
+        best_scores = track_scores(best_probs, validation, label_names, thresholds)
     features, labels = _concat(train, validation)
     start = time.perf_counter()
     model = fit_pipeline(name, best_params, features, labels)
     fit_seconds = time.perf_counter() - start
+    test_probs = track_probabilities(model, test, len(label_names))
     return ClassifierResult(name, best_params, grid, best_scores,
-                            track_scores(model, test, label_names), fit_seconds)
+                            track_scores(test_probs, test, label_names, thresholds),
+                            fit_seconds)

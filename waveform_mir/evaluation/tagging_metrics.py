@@ -124,7 +124,9 @@ def tagging_scores(probabilities: np.ndarray, targets: np.ndarray,
 
     Returns:
         ``macro_roc_auc``, ``macro_pr_auc`` (``None`` when no tag is scorable),
-        ``micro_roc_auc``, ``micro_pr_auc``, ``num_examples``, ``num_tags``, ``tag_names``,
+        ``micro_roc_auc``, ``micro_pr_auc``, ``prior_pr_auc`` (the macro PR-AUC of a
+        ranking that ignores the audio: each scorable tag's positive rate),
+        ``num_examples``, ``num_tags``, ``tag_names``,
         ``left_out`` (tags without a positive or a negative track here) and ``per_tag``
         (``roc_auc`` and ``average_precision``, ``None`` where undefined, and ``positives``);
         with thresholds also ``macro_f1``, ``micro_f1`` and per-tag threshold, precision,
@@ -142,6 +144,7 @@ def tagging_scores(probabilities: np.ndarray, targets: np.ndarray,
         "macro_pr_auc": _mean(precision),
         "micro_roc_auc": _number(roc_auc(truth, probs)),
         "micro_pr_auc": _number(average_precision(truth, probs)),
+        "prior_pr_auc": _mean(np.where(scorable, truth.mean(axis=0), np.nan)),
         "num_examples": int(len(probs)),
         "num_tags": len(names),
         "tag_names": names,

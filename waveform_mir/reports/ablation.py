@@ -1,11 +1,17 @@
 """An ablation's results as files a person reads: CSV/JSON rows, a Markdown table of
 mean ± std over seeds (best in bold), and plots — bars with error bars, validation curves
-per front-end, and the learned filters of each learnable front-end."""
+per front-end, and the learned filters of each learnable front-end.
+
+What the table shows depends on the task the grid's recipe learns (:data:`TABLES`): one
+genre per track is judged by accuracy, macro-F1 and log loss; tags by macro ROC-AUC, macro
+PR-AUC and macro-F1 at thresholds chosen on validation, beside the PR-AUC a ranking that
+ignores the audio would get (the tag prior)."""
 
 from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +21,57 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from waveform_mir.evaluation.metrics import HEADLINE_METRICS  # noqa: E402
+from waveform_mir.evaluation.selection import HEADLINES  # noqa: E402
 from waveform_mir.reports.filters import load_filters, plot_filter_axes, relative_change  # noqa: E402
 
-SCORES = HEADLINE_METRICS
-VALIDATION = ("val_accuracy", "val_macro_f1")  # where settings are chosen; test only reports
-LOWER_IS_BETTER = {"log_loss"}
-CSV_COLUMNS = ("variant", "seed", "frontend", "backbone", *SCORES, *VALIDATION, "val_log_loss",
-               "params_frontend",
-               "params_backbone", "params_head", "params_total", "temperature", "train_seconds",
-               "clips_per_second", "filter_change", "centre_shift_octaves")
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of one task's ablation table.
+
+    ``scores`` are the test columns (with their ``titles``), ``validation`` the validation
+    columns settings may be chosen by, ``curve`` the validation score plotted against step,
+    ``bars`` the two test scores of the bar plot, and ``chosen_by`` the checkpoint rule in
+    words."""
+
+    scores: tuple[str, ...]
+    titles: tuple[str, ...]
+    validation: tuple[str, ...]
+    validation_titles: tuple[str, ...]
+    curve: str
+    bars: tuple[str, str]
+    chosen_by: str
+    lower_is_better: frozenset[str] = frozenset()
 
 
-def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+TABLES: dict[str, TableSpec] = {
+    "single_label": TableSpec(
+        scores=HEADLINES["single_label"], titles=("accuracy", "macro-F1", "log loss"),
+        validation=("val_accuracy", "val_macro_f1"),
+        validation_titles=("val accuracy", "val macro-F1"), curve="val_macro_f1",
+        bars=("accuracy", "macro_f1"), chosen_by="best validation macro-F1",
+        lower_is_better=frozenset({"log_loss"})),
+    "multi_label": TableSpec(
+        scores=HEADLINES["multi_label"], titles=("macro ROC-AUC", "macro PR-AUC", "macro-F1"),
+        validation=("val_macro_roc_auc", "val_macro_pr_auc"),
+        validation_titles=("val macro ROC-AUC", "val macro PR-AUC"), curve="val_macro_pr_auc",
+        bars=("macro_roc_auc", "macro_pr_auc"), chosen_by="best validation macro PR-AUC"),
+}
+CLASSIFICATION = TABLES["single_label"]
+LEADING_COLUMNS = ("variant", "seed", "frontend", "backbone")
+TRAILING_COLUMNS = ("params_frontend", "params_backbone", "params_head", "params_total",
+                    "temperature", "train_seconds", "clips_per_second", "filter_change",
+                    "centre_shift_octaves", "prior_pr_auc")
+
+
+def csv_columns(spec: TableSpec) -> tuple[str, ...]:
+    """Every score of the task on test and on validation, between names and costs."""
+    return (*LEADING_COLUMNS, *spec.scores, *(f"val_{score}" for score in spec.scores),
+            *TRAILING_COLUMNS)
+
+
+def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION
+              ) -> list[dict[str, Any]]:
     """One row per variant: mean and std of every score over its seeds, in grid order."""
     variants = list(dict.fromkeys(row["variant"] for row in rows))
     summary = []
@@ -36,10 +80,10 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry = {"variant": variant, "frontend": cells[0]["frontend"],
                  "backbone": cells[0]["backbone"], "seeds": len(cells),
                  "params_total": cells[0].get("params_total"),
-                 "clips_per_second": _mean([c.get("clips_per_second") for c in cells]),
-                 "filter_change": _mean([c.get("filter_change") for c in cells]),
-                 "centre_shift_octaves": _mean([c.get("centre_shift_octaves") for c in cells])}
-        for score in (*SCORES, *VALIDATION):
+                 **{key: _mean([c.get(key) for c in cells])
+                    for key in ("clips_per_second", "filter_change", "centre_shift_octaves",
+                                "prior_pr_auc")}}
+        for score in (*spec.scores, *spec.validation):
             values = np.array([c[score] for c in cells if c.get(score) is not None], dtype=float)
             entry[score] = float(values.mean()) if len(values) else None
             entry[f"{score}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
@@ -52,20 +96,21 @@ def _mean(values: list) -> float | None:
     return float(np.mean(present)) if present else None
 
 
-def markdown_table(summary: list[dict[str, Any]]) -> str:
+def markdown_table(summary: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION) -> str:
     """Mean ± std over seeds per variant; the best mean of each score in bold. Validation
     columns come last: they are what settings may be chosen by."""
+    columns = (*spec.scores, *spec.validation)
     best = {}
-    for score in (*SCORES, *VALIDATION):
+    for score in columns:
         means = [row[score] for row in summary if row[score] is not None]
         if means:
-            best[score] = min(means) if score in LOWER_IS_BETTER else max(means)
-    lines = ["| variant | front-end | backbone | seeds | accuracy | macro-F1 | log loss | "
-             "params | clips/s | filters moved | val accuracy | val macro-F1 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            best[score] = min(means) if score in spec.lower_is_better else max(means)
+    titles = ("variant", "front-end", "backbone", "seeds", *spec.titles, "params", "clips/s",
+              "filters moved", *spec.validation_titles)
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for row in summary:
         cells = []
-        for score in (*SCORES, *VALIDATION):
+        for score in columns:
             if row[score] is None:
                 cells.append("–")
                 continue
@@ -73,9 +118,10 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
             cells.append(f"**{text}**" if row[score] == best.get(score) else text)
         params = f"{row['params_total']:,}" if row["params_total"] else "–"
         speed = f"{row['clips_per_second']:.0f}" if row["clips_per_second"] else "–"
+        tests = len(spec.scores)
         lines.append(f"| {row['variant']} | {row['frontend']} | {row['backbone']} | "
-                     f"{row['seeds']} | {' | '.join(cells[:3])} | {params} | {speed} | "
-                     f"{_drift_text(row)} | {' | '.join(cells[3:])} |")
+                     f"{row['seeds']} | {' | '.join(cells[:tests])} | {params} | {speed} | "
+                     f"{_drift_text(row)} | {' | '.join(cells[tests:])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -89,14 +135,17 @@ def _drift_text(row: dict[str, Any]) -> str:
     return text
 
 
-def plot_scores(summary: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Accuracy and macro-F1 per variant as bars with ±1 std error bars."""
+def plot_scores(summary: list[dict[str, Any]], path: Path, title: str,
+                spec: TableSpec = CLASSIFICATION) -> Path:
+    """The task's two bar scores (accuracy and macro-F1, or ROC-AUC and PR-AUC) per variant,
+    with ±1 std error bars."""
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(summary) + 2), 4))
     x = np.arange(len(summary))
-    for offset, score in ((-0.2, "accuracy"), (0.2, "macro_f1")):
+    for offset, score in zip((-0.2, 0.2), spec.bars, strict=True):
         means = [row[score] or 0 for row in summary]
         stds = [row[f"{score}_std"] for row in summary]
-        ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, label=score.replace("_", "-"))
+        label = spec.titles[spec.scores.index(score)]
+        ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, label=label)
     ax.set_xticks(x, [row["variant"] for row in summary], rotation=30, ha="right")
     ax.set(ylim=(0, 1), ylabel="test score (track level)", title=title)
     ax.legend()
@@ -106,18 +155,21 @@ def plot_scores(summary: list[dict[str, Any]], path: Path, title: str) -> Path:
     return path
 
 
-def plot_validation_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Validation macro-F1 against step per variant: mean over seeds, shaded ±1 std."""
+def plot_validation_curves(rows: list[dict[str, Any]], path: Path, title: str,
+                           spec: TableSpec = CLASSIFICATION) -> Path:
+    """The validation score checkpoints are chosen by against step, per variant: mean over
+    seeds, shaded ±1 std."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for variant in dict.fromkeys(row["variant"] for row in rows if row.get("history")):
         histories = [row["history"] for row in rows if row["variant"] == variant]
         length = min(len(h) for h in histories)
         steps = [h["step"] for h in histories[0][:length]]
-        values = np.array([[h["val_macro_f1"] for h in hist[:length]] for hist in histories])
+        values = np.array([[h[spec.curve] for h in hist[:length]] for hist in histories])
         mean, std = values.mean(axis=0), values.std(axis=0)
         ax.plot(steps, mean, marker="o", markersize=3, label=variant)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.15)
-    ax.set(xlabel="step", ylabel="validation macro-F1", title=title)
+    ax.set(xlabel="step", ylabel=spec.curve.replace("val_", "validation ").replace("_", " "),
+           title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -156,25 +208,38 @@ def plot_learned_filters(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return path
 
 
-def write_results(rows: list[dict[str, Any]], output_dir: Path, title: str) -> dict[str, Path]:
-    """All result files of an ablation; returns their paths by kind."""
+def write_results(rows: list[dict[str, Any]], output_dir: Path, title: str,
+                  task: str = "single_label") -> dict[str, Path]:
+    """All result files of an ablation of ``task``; returns their paths by kind."""
+    spec = TABLES[task]
     output_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarise(rows)
+    summary = summarise(rows, spec)
     paths = {"csv": output_dir / "results.csv", "json": output_dir / "results.json",
              "markdown": output_dir / "results.md"}
     with paths["csv"].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=csv_columns(spec), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    paths["json"].write_text(json.dumps({"cells": rows, "summary": summary}, indent=2))
+    paths["json"].write_text(json.dumps({"task": task, "cells": rows, "summary": summary},
+                                        indent=2))
     paths["markdown"].write_text(f"# {title}\n\nTest split, track level, mean ± std over "
                                  "seeds; validation scores are those of the checkpoint chosen "
-                                 f"(best validation macro-F1).\n\n{markdown_table(summary)}")
-    paths["scores_plot"] = plot_scores(summary, output_dir / "scores.png", title)
+                                 f"({spec.chosen_by}).\n\n{markdown_table(summary, spec)}"
+                                 f"{_prior_text(summary)}")
+    paths["scores_plot"] = plot_scores(summary, output_dir / "scores.png", title, spec)
     if any(row.get("history") for row in rows):
         paths["curves_plot"] = plot_validation_curves(rows, output_dir / "validation_curves.png",
-                                                      title)
+                                                      title, spec)
     filters = plot_learned_filters(rows, output_dir / "learned_filters.png")
     if filters:
         paths["filters_plot"] = filters
     return paths
+
+
+def _prior_text(summary: list[dict[str, Any]]) -> str:
+    """The tag-prior PR-AUC of the test split, the floor every tagger's PR-AUC starts from."""
+    prior = next((row["prior_pr_auc"] for row in summary if row.get("prior_pr_auc")), None)
+    if prior is None:
+        return ""
+    return (f"\nTag prior on test (the macro PR-AUC of a ranking that ignores the audio): "
+            f"{prior:.3f}.\n")
