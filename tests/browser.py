@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import socket
 from pathlib import Path
 
 CHROMIUM_FLAGS = (
@@ -47,3 +48,10 @@ def start_chromium(user_data_dir: Path):
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(_system_binary("chromedriver")), options=options)
+
+
+def free_loopback_port() -> int:
+    """A port nothing listens on now, for a page under test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

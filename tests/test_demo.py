@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import missing_browser_reason, start_chromium
+from browser import free_loopback_port, missing_browser_reason, start_chromium
 from inference_helpers import GENRES, SAMPLE_RATE, write_clip
 
 from waveform_mir.cli import build_parser
@@ -137,19 +136,13 @@ def test_demo_command_binds_loopback_by_default():
 # --- the live page ------------------------------------------------------------------------
 
 
-def _free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(predictor):
     """The page served on a free loopback port for this module's tests."""
     pytest.importorskip("gradio", reason="the demo extra (gradio) is not installed")
     from waveform_mir.demo.server import ServerOptions, launch
 
-    page = launch(predictor, ServerOptions("127.0.0.1", _free_loopback_port(), LIMITS),
+    page = launch(predictor, ServerOptions("127.0.0.1", free_loopback_port(), LIMITS),
                   block=False)
     yield page
     page.close()

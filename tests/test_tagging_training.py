@@ -88,3 +88,42 @@ def test_the_web_page_shows_the_tags_present_as_chips(tagger, tmp_path):
     chips = [f"`{tag} {probability:.0%}`" for tag, probability in present]
     assert all(chip in result.verdict for chip in chips) and "sounds like" not in result.verdict
     assert "tag scores over time" in result.timeline.axes[0].get_title()
+
+
+@pytest.mark.browser
+def test_a_browser_upload_to_a_tagger_shows_its_tags(tagger, tmp_path):
+    """The page of a tagging model, driven by headless Chromium: an upload gets one chip per
+    tag present, not a genre verdict."""
+    from browser import free_loopback_port, missing_browser_reason, start_chromium
+
+    reason = missing_browser_reason()
+    if reason:
+        pytest.skip(reason)
+    pytest.importorskip("gradio", reason="the demo extra (gradio) is not installed")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from waveform_mir.demo.analysis import Limits
+    from waveform_mir.demo.server import ServerOptions, launch
+
+    predictor = Predictor.from_pretrained(tagger)
+    song = tmp_path / "a song.mp3"
+    sf.write(song, render_clip("house", seed=21, seconds=3.0, sample_rate=22050), 22050)
+    present = predictor.score_file(song).tags
+    assert present
+    limits = Limits(max_upload_mb=5, max_seconds=30)
+    page = launch(predictor, ServerOptions("127.0.0.1", free_loopback_port(), limits),
+                  block=False)
+    driver = start_chromium(tmp_path / "profile")
+    try:
+        driver.get(page.local_url)
+        wait = WebDriverWait(driver, 60)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#upload input[type=file]"))
+        driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(song))
+        wait.until(lambda d: "tag" in d.find_element(By.ID, "verdict").text)
+        chips = [chip.text for chip in driver.find_elements(By.CSS_SELECTOR, "#verdict code")]
+        assert chips == [f"{tag} {probability:.0%}" for tag, probability in present]
+        assert "sounds like" not in driver.find_element(By.ID, "verdict").text
+    finally:
+        driver.quit()
+        page.close()
