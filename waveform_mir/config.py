@@ -85,6 +85,9 @@ class TrainConfig:
     class_weights: bool = False
     positive_weights: bool = False  # tagging: weigh each tag's positives by negatives/positives
     label_smoothing: float = 0.0
+    # transfer learning: a model folder or Hub id whose front-end and backbone weights start
+    # this run; its head and calibration never (see waveform_mir.training.warm_start)
+    init_from: str | None = None
     mixup_alpha: float = 0.0
     random_gain_db: float = 0.0
     eval_every: int = 200

@@ -100,6 +100,9 @@ class WaveformClassifier(
         if task not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown task {task!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)}")
         self.task = task
+        # registry names, so two models can be told to share an architecture (warm starts)
+        self.frontend_name: str = frontend["name"]
+        self.backbone_name: str = backbone["name"]
         self.frontend = build_frontend(frontend, sample_rate=sample_rate)
         self.augment = SpecAugment(**(augment or {}))
         probe = self.frontend.output_shape(sample_rate)  # channels/bins do not depend on length

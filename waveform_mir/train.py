@@ -44,6 +44,7 @@ from waveform_mir.training.loop import LoopState, TrainingRun
 from waveform_mir.training.losses import positive_weights
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
 from waveform_mir.training.regularisation import inverse_frequency_weights
+from waveform_mir.training.warm_start import warm_start
 
 console = Console()
 
@@ -149,6 +150,10 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
     # and is registered so checkpoints still carry it.
     model = build_model_for_data(recipe.model, recipe.data, id2label)
+    if cfg.init_from:  # before the filter snapshot: drift is measured from where it starts
+        started_from = warm_start(model, cfg.init_from)
+        if accelerator.is_main_process:
+            console.print(started_from.summary())
     initial_filters = snapshot_filters(model)
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg)
