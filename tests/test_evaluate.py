@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from waveform_mir.cli import main
@@ -37,3 +38,74 @@ def test_evaluate_can_calibrate_a_checkpoint_on_another_split(run_dir, tmp_path,
 
     assert main(["evaluate", str(model_dir), "--split", "test", "--calibrate", "test"]) == 2
     assert "flatter" in capsys.readouterr().err
+
+
+# --- several models as one (seed averaging) ---------------------------------------------
+
+
+def _other_member(run_dir, folder, noise: float = 0.5, **config):
+    """A second model: the trained one with its head perturbed (another "seed"), and
+    ``config`` values changed in its ``config.json``."""
+    import torch
+
+    model = WaveformClassifier.from_pretrained(run_dir / "best")
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for parameter in model.head.parameters():
+            parameter.add_(noise * torch.randn(parameter.shape, generator=generator))
+    model.save_pretrained(folder)
+    saved = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**saved, **config}))
+    shutil.copy(run_dir / "best" / "recipe.yaml", folder / "recipe.yaml")
+    return folder
+
+
+def test_an_ensemble_scores_the_mean_of_its_members(run_dir, tmp_path, capsys):
+    other = _other_member(run_dir, tmp_path / "other")
+    out = tmp_path / "ensemble"
+    assert main(["evaluate", str(run_dir), str(other), "--out", str(out)]) == 0
+    scores = json.loads((out / "metrics_test.json").read_text())
+    alone = json.loads((run_dir / "metrics_test.json").read_text())
+    first, second = scores["members"]
+    assert first["log_loss"] == pytest.approx(alone["log_loss"], abs=1e-6)
+    assert second["log_loss"] != pytest.approx(first["log_loss"])
+    # -log is convex: the loss of the mean probability is at most the mean of the losses
+    assert scores["log_loss"] <= (first["log_loss"] + second["log_loss"]) / 2 + 1e-9
+    assert "members' mean" in capsys.readouterr().out
+
+
+def test_the_average_and_its_temperature():
+    from waveform_mir.evaluation.ensemble import EnsemblePredictions
+    from waveform_mir.evaluation.metrics import log_loss
+    from waveform_mir.evaluation.tracks import TrackPredictions
+
+    labels = np.array([0, 1, 2, 0])
+    confident = np.eye(3)[labels] * 0.6 + 0.4 / 3  # right, but timid: 0.73 on the truth
+    wrong_once = confident.copy()
+    wrong_once[3] = [0.2, 0.6, 0.2]
+    members = EnsemblePredictions([TrackPredictions(confident, labels, 8),
+                                   TrackPredictions(wrong_once, labels, 8)])
+    assert np.allclose(members.mean().probabilities, (confident + wrong_once) / 2)
+    sharpened = members.mean(0.5).probabilities
+    assert np.allclose(sharpened.sum(axis=1), 1)
+    assert (sharpened.argmax(axis=1) == members.mean().probabilities.argmax(axis=1)).all()
+    temperature = members.fit_temperature()
+    assert temperature < 1  # every track is ranked right: sharpening lowers the loss
+    assert log_loss(members.mean(temperature).probabilities, labels) < log_loss(
+        members.mean().probabilities, labels)
+
+
+def test_members_that_cut_tracks_differently_are_refused(run_dir, tmp_path, capsys):
+    other = _other_member(run_dir, tmp_path / "other", hop_seconds=0.123)
+    assert main(["evaluate", str(run_dir), str(other)]) == 2
+    assert "hop_seconds" in capsys.readouterr().err
+
+
+def test_an_ensemble_temperature_is_fitted_on_validation(run_dir, tmp_path, capsys):
+    other = _other_member(run_dir, tmp_path / "other")
+    out = tmp_path / "ensemble"
+    assert main(["evaluate", str(run_dir), str(other), "--calibrate", "validation",
+                 "--out", str(out)]) == 0
+    scores = json.loads((out / "metrics_test.json").read_text())
+    assert scores["temperature"] != 1.0 and "ensemble, temperature" in capsys.readouterr().out
+    assert main(["evaluate", str(run_dir), str(other), "--calibrate", "test"]) == 2

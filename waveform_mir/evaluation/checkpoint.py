@@ -14,7 +14,7 @@ from accelerate import Accelerator
 from rich.console import Console
 
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
-from waveform_mir.data import prepare_dataset, select_task
+from waveform_mir.data import PreparedData, prepare_dataset, select_task
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.metrics import report
@@ -41,6 +41,29 @@ def data_for_model(model_dir: Path, data: str | None) -> DataConfig:
     return load_recipe(path).data
 
 
+def data_as_trained(model: WaveformClassifier, model_dir: Path, data: str | None,
+                    splits: list[str]) -> tuple[PreparedData, DataConfig]:
+    """The data to score ``model`` on (:func:`data_for_model`), cut and levelled as the
+    checkpoint says its tracks were when it was trained; checks that ``splits`` hold tracks
+    and that the data's labels are the model's."""
+    data_config = data_for_model(model_dir, data)
+    trained = load_recipe(model_dir / "recipe.yaml").data if (
+        model_dir / "recipe.yaml").is_file() else data_config
+    hop = trained.eval_hop_seconds if model.hop_seconds is None else model.hop_seconds
+    data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
+                                      crop_seconds=trained.crop_seconds, eval_hop_seconds=hop,
+                                      loudness=model.loudness.to_dict())
+    prepared = select_task(prepare_dataset(data_config), data_config)
+    for needed in splits:
+        if needed not in prepared.dataset or not len(prepared.dataset[needed]):
+            raise RecipeError(f"split '{needed}' is empty or missing; have "
+                              f"{list(prepared.dataset)}")
+    if prepared.label_names != [model.id2label[i] for i in range(len(model.id2label))]:
+        raise RecipeError(f"the data's genres {prepared.label_names} differ from the model's "
+                          f"{list(model.id2label.values())}")
+    return prepared, data_config
+
+
 def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = "test",
                         output_dir: Path | None = None, batch_size: int = 64,
                         calibrate_on: str | None = None) -> dict:
@@ -54,22 +77,8 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
                           f"its log loss; calibrate on another split")
     model_dir = resolve_model_dir(checkpoint)
     model = WaveformClassifier.from_pretrained(model_dir)
-    data_config = data_for_model(model_dir, data)
-    trained = load_recipe(model_dir / "recipe.yaml").data if (
-        model_dir / "recipe.yaml").is_file() else data_config
-    # Cut and level the tracks as the checkpoint says they were when it was trained.
-    hop = trained.eval_hop_seconds if model.hop_seconds is None else model.hop_seconds
-    data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
-                                      crop_seconds=trained.crop_seconds, eval_hop_seconds=hop,
-                                      loudness=model.loudness.to_dict())
-    prepared = select_task(prepare_dataset(data_config), data_config)
-    for needed in filter(None, (split, calibrate_on)):
-        if needed not in prepared.dataset or not len(prepared.dataset[needed]):
-            raise RecipeError(f"split '{needed}' is empty or missing; have "
-                              f"{list(prepared.dataset)}")
-    if prepared.label_names != [model.id2label[i] for i in range(len(model.id2label))]:
-        raise RecipeError(f"the data's genres {prepared.label_names} differ from the model's "
-                          f"{list(model.id2label.values())}")
+    prepared, data_config = data_as_trained(model, model_dir, data,
+                                            list(filter(None, (split, calibrate_on))))
     accelerator = Accelerator()
     model = accelerator.prepare(model)
     evaluator = TrackEvaluator(prepared, data_config.crop_samples,

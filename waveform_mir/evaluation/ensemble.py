@@ -1,0 +1,154 @@
+"""Seed averaging: several trained models scored as one by averaging their track probabilities.
+
+On a few hundred training clips one run's test score swings by several points with its seed.
+Averaging the (calibrated) probabilities of runs that differ only in their seed is the
+cheapest remedy the small-data literature has: the ensemble's log loss can never be worse than
+its members' mean (``-log`` is convex, so the loss of the mean probability is at most the
+mean loss), and its accuracy is usually above the best member's.
+
+Averaging calibrated members gives an under-confident ensemble again (their disagreements
+flatten the mean; Rahaman & Thiery, NeurIPS 2021, "pool then calibrate"), so a single-label
+ensemble can fit its own temperature on validation: ``p ∝ mean_p ** (1 / T)``, ``T`` by the
+same track-level grid search as one model's (:mod:`.calibration`).
+
+Members must read tracks the same way (labels, task, sample rate, chunk length, hop,
+loudness), or the average mixes different things; anything else is refused. Each member keeps
+its own temperature. A tagger's F1 is left out: its thresholds were fitted to one model's
+outputs, not to the average.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from accelerate import Accelerator
+from rich.console import Console
+from rich.table import Table
+
+from waveform_mir.config import RecipeError
+from waveform_mir.evaluation.calibration import TEMPERATURES
+from waveform_mir.evaluation.checkpoint import data_as_trained, resolve_model_dir
+from waveform_mir.evaluation.evaluator import TrackEvaluator
+from waveform_mir.evaluation.metrics import log_loss
+from waveform_mir.evaluation.selection import HEADLINES
+from waveform_mir.evaluation.tracks import TrackPredictions, score_tracks
+from waveform_mir.model import WaveformClassifier
+from waveform_mir.reports.metrics import report
+
+
+@dataclass
+class EnsemblePredictions:
+    """Every member's track predictions on one split, in member order."""
+
+    members: list[TrackPredictions]
+
+    def mean(self, temperature: float = 1.0) -> TrackPredictions:
+        """(tracks, classes) probabilities averaged over the members, then sharpened
+        (``temperature`` < 1) or flattened (> 1) as ``mean ** (1 / temperature)``,
+        renormalised per track."""
+        first = self.members[0]
+        mean = np.mean([m.probabilities for m in self.members], axis=0)
+        if temperature != 1.0:
+            scaled = np.log(np.clip(mean, 1e-12, 1.0)) / temperature
+            mean = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+            mean /= mean.sum(axis=-1, keepdims=True)
+        return TrackPredictions(mean, first.labels, first.num_chunks)
+
+    def fit_temperature(self) -> float:
+        """The ensemble temperature with the lowest track log loss on these tracks."""
+        losses = [log_loss(self.mean(float(t)).probabilities, self.members[0].labels)
+                  for t in TEMPERATURES]
+        return float(TEMPERATURES[int(np.argmin(losses))])
+
+
+def how_it_reads(model: WaveformClassifier) -> dict:
+    """What a model must share with the others of an ensemble."""
+    return {"labels": model.id2label, "task": model.task, "sample_rate": model.sample_rate,
+            "chunk_seconds": model.chunk_seconds, "hop_seconds": model.hop_seconds,
+            "loudness": model.loudness.to_dict()}
+
+
+def check_members(models: list[WaveformClassifier], folders: list[Path]) -> None:
+    """Refuse members that read tracks differently from the first, naming what differs."""
+    reference = how_it_reads(models[0])
+    for model, folder in zip(models[1:], folders[1:], strict=True):
+        differs = [key for key, value in how_it_reads(model).items() if value != reference[key]]
+        if differs:
+            raise RecipeError(f"{folder} differs from {folders[0]} in {', '.join(differs)}; "
+                              f"an ensemble averages models that read tracks the same way")
+
+
+def evaluate_ensemble(checkpoints: list[Path], data: str | None = None, split: str = "test",
+                      output_dir: Path | None = None, batch_size: int = 64,
+                      calibrate_on: str | None = None) -> dict:
+    """Score the average of ``checkpoints`` on ``split`` (track level) and write its metrics
+    and plot into ``output_dir`` (default: ``ensemble/`` in the members' common folder).
+
+    ``calibrate_on`` names a split (never ``split``) to fit the ensemble's temperature on
+    (single-label models only). Returns the metric dict of the ensemble with
+    ``temperature`` and ``members``: each member's folder and headline scores on the same
+    tracks.
+    """
+    if len(checkpoints) < 2:
+        raise RecipeError("an ensemble needs at least two models")
+    if calibrate_on == split:
+        raise RecipeError(f"calibrating on the split that is scored ('{split}') would flatter "
+                          f"its log loss; calibrate on another split")
+    folders = [resolve_model_dir(path) for path in checkpoints]
+    models = [WaveformClassifier.from_pretrained(folder) for folder in folders]
+    check_members(models, folders)
+    if calibrate_on and models[0].task != "single_label":
+        raise RecipeError("an ensemble temperature is fitted for single-label models only")
+    prepared, data_config = data_as_trained(models[0], folders[0], data,
+                                            list(filter(None, (split, calibrate_on))))
+    accelerator = Accelerator()
+    evaluator = TrackEvaluator(prepared, data_config.crop_samples,
+                               data_config.eval_hop_samples, batch_size, accelerator)
+    models = [accelerator.prepare(model) for model in models]
+
+    def predictions(on: str) -> EnsemblePredictions:
+        return EnsemblePredictions([evaluator.predictions(model, on) for model in models])
+
+    temperature = predictions(calibrate_on).fit_temperature() if calibrate_on else 1.0
+    scored = predictions(split)
+    headline = HEADLINES[models[0].task]
+    scores = score_tracks(scored.mean(temperature), prepared.label_names)
+    scores["temperature"] = temperature
+    scores["members"] = [
+        {"model": str(folder), **{key: member[key] for key in headline if key in member}}
+        for folder, member in zip(folders, (score_tracks(p, prepared.label_names)
+                                            for p in scored.members), strict=True)]
+    if accelerator.is_main_process:
+        console = Console()
+        console.print(members_table(scores, headline, split))
+        shared = Path(os.path.commonpath([folder.resolve() for folder in folders]))
+        paths = report(scores, output_dir or shared / "ensemble", split, console)
+        console.print(f"metrics: {paths['metrics']} · plot: {paths['plot']}")
+    return scores
+
+
+def members_table(scores: dict, headline: tuple[str, ...], split: str) -> Table:
+    """Each member's headline scores, their mean, and the ensemble's, side by side."""
+    table = Table(title=f"{len(scores['members'])} models and their average, {split} split")
+    table.add_column("model")
+    for key in headline:
+        table.add_column(key.replace("_", " "), justify="right")
+    for member in scores["members"]:
+        table.add_row(member["model"], *(_number(member.get(key)) for key in headline))
+    table.add_row("members' mean", *(_number(_mean(scores["members"], key)) for key in headline))
+    name = "ensemble" if scores["temperature"] == 1.0 else (
+        f"ensemble, temperature {scores['temperature']:.2f}")
+    table.add_row(f"[bold]{name}[/bold]", *(_number(scores.get(key)) for key in headline))
+    return table
+
+
+def _mean(members: list[dict], key: str) -> float | None:
+    values = [m[key] for m in members if m.get(key) is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
