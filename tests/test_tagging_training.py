@@ -127,3 +127,22 @@ def test_a_browser_upload_to_a_tagger_shows_its_tags(tagger, tmp_path):
     finally:
         driver.quit()
         page.close()
+
+
+def test_an_ensemble_of_taggers_ranks_by_averaged_probabilities(tagger, tmp_path):
+    """Seed averaging for tags: ROC-AUC and PR-AUC of the mean, no F1 (each member's
+    thresholds fit its own outputs, not the average's)."""
+    import shutil
+
+    from waveform_mir.evaluation.ensemble import evaluate_ensemble
+
+    other = WaveformClassifier.from_pretrained(tagger / "best")
+    with torch.no_grad():
+        other.head.linear.bias.add_(torch.linspace(-1, 1, len(other.id2label)))
+    other.save_pretrained(tmp_path / "other")
+    shutil.copy(tagger / "best" / "recipe.yaml", tmp_path / "other" / "recipe.yaml")
+    scores = evaluate_ensemble([tagger, tmp_path / "other"], output_dir=tmp_path / "out")
+    alone = json.loads((tagger / "metrics_test.json").read_text())
+    assert scores["members"][0]["macro_pr_auc"] == pytest.approx(alone["macro_pr_auc"])
+    assert scores["macro_roc_auc"] > 0.8 and "macro_f1" not in scores
+    assert (tmp_path / "out" / "tags_test.png").is_file()
