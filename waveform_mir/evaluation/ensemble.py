@@ -123,21 +123,24 @@ def evaluate_ensemble(checkpoints: list[Path], data: str | None = None, split: s
                                             for p in scored.members), strict=True)]
     if accelerator.is_main_process:
         console = Console()
-        console.print(members_table(scores, headline, split))
         shared = Path(os.path.commonpath([folder.resolve() for folder in folders]))
+        names = [str(folder.resolve().relative_to(shared)) for folder in folders]
+        console.print(members_table(scores, headline, split, names))
         paths = report(scores, output_dir or shared / "ensemble", split, console)
         console.print(f"metrics: {paths['metrics']} · plot: {paths['plot']}")
     return scores
 
 
-def members_table(scores: dict, headline: tuple[str, ...], split: str) -> Table:
-    """Each member's headline scores, their mean, and the ensemble's, side by side."""
+def members_table(scores: dict, headline: tuple[str, ...], split: str, names: list[str]
+                  ) -> Table:
+    """Each member's headline scores (``names``: its folder, short), their mean, and the
+    ensemble's, side by side."""
     table = Table(title=f"{len(scores['members'])} models and their average, {split} split")
     table.add_column("model")
     for key in headline:
         table.add_column(key.replace("_", " "), justify="right")
-    for member in scores["members"]:
-        table.add_row(member["model"], *(_number(member.get(key)) for key in headline))
+    for name, member in zip(names, scores["members"], strict=True):
+        table.add_row(name, *(_number(member.get(key)) for key in headline))
     table.add_row("members' mean", *(_number(_mean(scores["members"], key)) for key in headline))
     name = "ensemble" if scores["temperature"] == 1.0 else (
         f"ensemble, temperature {scores['temperature']:.2f}")
