@@ -17,27 +17,31 @@ from waveform_mir.reports.ablation import markdown_table, summarise
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def grid_file(tmp_path) -> Path:
-    path = tmp_path / "grid.yaml"
+def write_grid(path: Path, recipe: str, data: dict, variants: dict, **grid) -> Path:
+    """A tiny grid over a synthetic recipe of ``recipes/``: 1 s clips at 8 kHz, a few
+    optimiser steps, no trackers; ``data`` and ``grid`` add what the test is about."""
+    cache = path.parent / "cache"
     path.write_text(yaml.safe_dump({
-        "name": "tiny",
-        "recipe": str(REPO / "recipes" / "quickstart.yaml"),
-        "set": {
-            "data.sample_rate": 8000, "data.crop_seconds": 1.0,
-            "data.options.num_per_class": {"train": 6, "validation": 2, "test": 3},
-            "data.options.genres": ["house", "ambient", "metal"],
-            "data.cache_dir": str(tmp_path / "cache"),
-            "train.max_steps": 4, "train.eval_every": 2, "train.checkpoint_every": 2,
-            "train.batch_size": 6, "train.log_with": [], "train.progress": False,
-        },
-        "seeds": [0, 1],
-        "variants": {
-            "mel": {"model.frontend": {"name": "mel", "n_mels": 32}},
-            "sinc": {"model.frontend": {"name": "sinc_fbank", "num_filters": 16}, "seeds": [1]},
-        },
+        "name": path.stem, "recipe": str(REPO / "recipes" / recipe),
+        "set": {"data.sample_rate": 8000, "data.crop_seconds": 1.0,
+                "data.cache_dir": str(cache), "train.log_with": [], "train.progress": False,
+                **data},
+        "variants": variants, **grid,
     }))
     return path
+
+
+@pytest.fixture
+def grid_file(tmp_path) -> Path:
+    return write_grid(
+        tmp_path / "tiny.yaml", "quickstart.yaml",
+        {"data.options.num_per_class": {"train": 6, "validation": 2, "test": 3},
+         "data.options.genres": ["house", "ambient", "metal"],
+         "train.max_steps": 4, "train.eval_every": 2, "train.checkpoint_every": 2,
+         "train.batch_size": 6},
+        {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}},
+         "sinc": {"model.frontend": {"name": "sinc_fbank", "num_filters": 16}, "seeds": [1]}},
+        seeds=[0, 1])
 
 
 @pytest.mark.slow
@@ -150,27 +154,18 @@ def test_grid_runs_under_accelerate_launch_with_two_processes(grid_file, tmp_pat
 def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
     """A grid whose recipe learns tags: rows, table, curves and baseline speak PR-AUC."""
     pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
-    grid_file = tmp_path / "tags.yaml"
-    grid_file.write_text(yaml.safe_dump({
-        "name": "tiny-tags",
-        "recipe": str(REPO / "recipes" / "quickstart_tags.yaml"),
-        "set": {
-            "data.sample_rate": 8000, "data.crop_seconds": 1.0,
-            "data.options.num_per_class": {"train": 8, "validation": 3, "test": 4},
-            "data.cache_dir": str(tmp_path / "cache"),
-            "model.backbone": {"name": "short_chunk_cnn", "width": 8},
-            "train.max_steps": 30, "train.eval_every": 15, "train.checkpoint_every": 15,
-            "train.batch_size": 8, "train.log_with": [], "train.progress": False,
-        },
-        "seeds": [0],
-        "baselines": ["lr"],
-        "variants": {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}}},
-    }))
-    grid = AblationGrid.load(grid_file)
-    assert grid.task() == "multi_label"
+    grid = AblationGrid.load(write_grid(
+        tmp_path / "tiny-tags.yaml", "quickstart_tags.yaml",
+        {"data.options.num_per_class": {"train": 8, "validation": 3, "test": 4},
+         "model.backbone": {"name": "short_chunk_cnn", "width": 8},
+         "train.max_steps": 30, "train.eval_every": 15, "train.checkpoint_every": 15,
+         "train.batch_size": 8},
+        {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}}},
+        seeds=[0], baselines=["lr"]))
     out = tmp_path / "ablation"
     cell, baseline = run_ablation(grid, out)
     for row in (cell, baseline):
+        assert row["task"] == "multi_label"
         assert 0.5 < row["macro_roc_auc"] <= 1 and 0 < row["macro_f1"] <= 1
         assert row["prior_pr_auc"] < row["macro_pr_auc"]
         assert "accuracy" not in row and 0 < row["val_macro_pr_auc"] <= 1

@@ -78,14 +78,6 @@ class AblationGrid:
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
                    baselines=list(raw.get("baselines", [])))
 
-    def task(self) -> str:
-        """What every cell learns (``data.task`` of the recipe with the shared values), which
-        decides the scores of the table."""
-        raw = copy.deepcopy(read_recipe_dict(self.recipe))
-        for dotted, value in self.shared.items():
-            set_dotted(raw, dotted, copy.deepcopy(value))
-        return raw.get("data", {}).get("task", "single_label")
-
     def cells(self) -> list[tuple[str, int]]:
         """Every (variant, seed) to train, in grid order."""
         return [(variant, seed) for variant, values in self.variants.items()
@@ -132,15 +124,12 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
     summary = json.loads((folder / "train_summary.json").read_text())
     model = WaveformClassifier.from_pretrained(result.best_model_dir)
     stages = {row["stage"]: row["total"] for row in model.describe(recipe.data.crop_samples)}
-    scores = result.test_scores or {}
-    chosen = best_validation(summary["history"])
-    headline = HEADLINES[recipe.data.task]
+    validation = {key.removeprefix("val_"): value
+                  for key, value in best_validation(summary["history"]).items()}
     row = {
-        "variant": variant, "seed": seed, "task": recipe.data.task,
+        "variant": variant, "seed": seed,
         "frontend": recipe.model.frontend["name"], "backbone": recipe.model.backbone["name"],
-        **{name: scores.get(name) for name in headline},
-        **{f"val_{name}": chosen.get(f"val_{name}") for name in headline},
-        "prior_pr_auc": scores.get("prior_pr_auc"),
+        **score_columns(recipe.data.task, result.test_scores or {}, validation),
         "params_frontend": stages["frontend"], "params_backbone": stages["backbone"],
         "params_head": stages["head"], "params_total": stages["total"],
         "temperature": summary.get("temperature"),
@@ -152,6 +141,17 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
     if is_main:
         done.write_text(json.dumps(row, indent=2))
     return row
+
+
+def score_columns(task: str, test: dict[str, Any], validation: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The columns every row of the table carries, for a cell and a baseline alike: the
+    task's headline scores on test, the same on validation (``val_*``, what settings may be
+    chosen by) and the tag prior on test (``None`` for one label per track)."""
+    headline = HEADLINES[task]
+    return {"task": task, **{name: test.get(name) for name in headline},
+            **{f"val_{name}": validation.get(name) for name in headline},
+            "prior_pr_auc": test.get("prior_pr_auc")}
 
 
 def best_validation(history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -168,12 +168,9 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
 
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
-    headline = HEADLINES[recipe.data.task]
-    return [{"variant": f"baseline:{name}", "seed": 0, "task": recipe.data.task,
+    return [{"variant": f"baseline:{name}", "seed": 0,
              "frontend": "hand-made features", "backbone": name,
-             **{k: row["test"].get(k) for k in headline},
-             **{f"val_{k}": row["validation"].get(k) for k in headline},
-             "prior_pr_auc": row["test"].get("prior_pr_auc")}
+             **score_columns(recipe.data.task, row["test"], row["validation"])}
             for name, row in results["classifiers"].items()]
 
 
@@ -197,7 +194,7 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
         trained += not finished
     if is_main:
         rows += run_baselines(grid, output_dir, overrides)
-        paths = write_results(rows, output_dir, grid.name, grid.task())
+        paths = write_results(rows, output_dir, grid.name, rows[0]["task"])
         console.print(f"results: {paths['markdown']} · plots in {output_dir}")
     return rows
 

@@ -36,6 +36,7 @@ from waveform_mir.evaluation.metrics import log_loss
 from waveform_mir.evaluation.selection import HEADLINES
 from waveform_mir.evaluation.tracks import TrackPredictions, score_tracks
 from waveform_mir.model import WaveformClassifier
+from waveform_mir.reports.ablation import mean_of_present
 from waveform_mir.reports.metrics import report
 
 
@@ -141,16 +142,12 @@ def members_table(scores: dict, headline: tuple[str, ...], split: str, names: li
         table.add_column(key.replace("_", " "), justify="right")
     for name, member in zip(names, scores["members"], strict=True):
         table.add_row(name, *(_number(member.get(key)) for key in headline))
-    table.add_row("members' mean", *(_number(_mean(scores["members"], key)) for key in headline))
+    members_mean = (mean_of_present([m.get(key) for m in scores["members"]]) for key in headline)
+    table.add_row("members' mean", *(_number(value) for value in members_mean))
     name = "ensemble" if scores["temperature"] == 1.0 else (
         f"ensemble, temperature {scores['temperature']:.2f}")
     table.add_row(f"[bold]{name}[/bold]", *(_number(scores.get(key)) for key in headline))
     return table
-
-
-def _mean(members: list[dict], key: str) -> float | None:
-    values = [m[key] for m in members if m.get(key) is not None]
-    return float(np.mean(values)) if values else None
 
 
 def _number(value: float | None) -> str:

@@ -80,7 +80,7 @@ def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION
         entry = {"variant": variant, "frontend": cells[0]["frontend"],
                  "backbone": cells[0]["backbone"], "seeds": len(cells),
                  "params_total": cells[0].get("params_total"),
-                 **{key: _mean([c.get(key) for c in cells])
+                 **{key: mean_of_present([c.get(key) for c in cells])
                     for key in ("clips_per_second", "filter_change", "centre_shift_octaves",
                                 "prior_pr_auc")}}
         for score in (*spec.scores, *spec.validation):
@@ -91,7 +91,9 @@ def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION
     return summary
 
 
-def _mean(values: list) -> float | None:
+def mean_of_present(values: list[float | None]) -> float | None:
+    """The mean of the values that exist: a seed or a member without a score (a fixed
+    front-end has no filter drift, an undefined AUC) neither counts as 0 nor hides the rest."""
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
 
