@@ -152,7 +152,8 @@ def test_grid_runs_under_accelerate_launch_with_two_processes(grid_file, tmp_pat
 
 @pytest.mark.slow
 def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
-    """A grid whose recipe learns tags: rows, table, curves and baseline speak PR-AUC."""
+    """A grid whose recipe learns tags: rows, table, curves, baseline and a probe on the
+    cell's own model speak PR-AUC."""
     pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
     grid = AblationGrid.load(write_grid(
         tmp_path / "tiny-tags.yaml", "quickstart_tags.yaml",
@@ -161,10 +162,13 @@ def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
          "train.max_steps": 30, "train.eval_every": 15, "train.checkpoint_every": 15,
          "train.batch_size": 8},
         {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}}},
-        seeds=[0], baselines=["lr"]))
+        seeds=[0], baselines=["lr"],
+        probes={"own": str(tmp_path / "ablation" / "cells" / "mel" / "seed0" / "best")}))
     out = tmp_path / "ablation"
-    cell, baseline = run_ablation(grid, out)
-    for row in (cell, baseline):
+    cell, baseline, probe = run_ablation(grid, out)
+    assert (baseline["variant"], probe["variant"]) == ("baseline:lr", "probe:own:lr")
+    assert probe["frontend"] == "embeddings of own"
+    for row in (cell, baseline, probe):
         assert row["task"] == "multi_label"
         assert 0.5 < row["macro_roc_auc"] <= 1 and 0 < row["macro_f1"] <= 1
         assert row["prior_pr_auc"] < row["macro_pr_auc"]
@@ -175,6 +179,7 @@ def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
     assert "| macro ROC-AUC | macro PR-AUC | macro-F1 |" in table
     assert "best validation macro PR-AUC" in table and "Tag prior on test" in table
     assert "| baseline:lr | hand-made features | lr | 1 |" in table
+    assert "| probe:own:lr | embeddings of own | lr | 1 |" in table
     assert f"{cell['macro_pr_auc']:.3f}" in table
     header = (out / "results.csv").read_text().splitlines()[0]
     assert "macro_pr_auc" in header and "accuracy" not in header

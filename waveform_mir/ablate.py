@@ -9,13 +9,17 @@ and its matching backbone) and the seeds::
     set: {data.options.root: ../../../shared/data/realmusic, train.max_steps: 1500}
     seeds: [0, 1, 2]
     baselines: [svm, lr]              # optional: FMA-paper feature baselines, same splits
+    probes: {gtzan: runs/folder/best} # optional: those classifiers on a model's embeddings
     variants:
       mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
       sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
       raw:  {model.frontend: {name: raw}, model.backbone: {name: samplecnn}, seeds: [0]}
 
 A variant's own ``seeds`` (the one key without a dot) replaces the grid's for that row, for
-variants too costly to run on every seed; the table's ``seeds`` column shows it.
+variants too costly to run on every seed; the table's ``seeds`` column shows it. A probe
+fits the ``baselines`` classifiers (``lr`` when none are named) on the track embeddings of
+a trained model (:mod:`waveform_mir.baseline.embeddings`); its path, like
+``train.init_from``'s, is relative to where ``ablate`` runs.
 
 ``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
 launch`` too), skips cells that already finished and resumes an interrupted one from its
@@ -63,6 +67,7 @@ class AblationGrid:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     shared: dict[str, Any] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
+    probes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> AblationGrid:
@@ -76,7 +81,8 @@ class AblationGrid:
         return cls(name=raw.get("name", path.stem), recipe=(path.parent / raw["recipe"]).resolve(),
                    variants=raw["variants"], seeds=list(raw.get("seeds", [0, 1, 2])),
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
-                   baselines=list(raw.get("baselines", [])))
+                   baselines=list(raw.get("baselines", [])),
+                   probes=dict(raw.get("probes") or {}))
 
     def cells(self) -> list[tuple[str, int]]:
         """Every (variant, seed) to train, in grid order."""
@@ -161,17 +167,25 @@ def best_validation(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) -> list[dict]:
-    """FMA-paper feature baselines on the same data, as rows of the same table."""
-    if not grid.baselines:
+    """FMA-paper feature baselines and model-embedding probes on the same data, as rows of
+    the same table (``baseline:<classifier>``, ``probe:<name>:<classifier>``)."""
+    routes = {f"probe:{name}": (model, f"embeddings of {name}", output_dir / "probes" / name)
+              for name, model in grid.probes.items()}
+    if grid.baselines:
+        routes = {"baseline": (None, "hand-made features", output_dir / "baselines"), **routes}
+    if not routes:
         return []
     from waveform_mir.baseline.run import run_baseline
 
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
-    results = run_baseline(recipe, grid.baselines, output_dir / "baselines")
-    return [{"variant": f"baseline:{name}", "seed": 0,
-             "frontend": "hand-made features", "backbone": name,
-             **score_columns(recipe.data.task, row["test"], row["validation"])}
-            for name, row in results["classifiers"].items()]
+    rows = []
+    for prefix, (model, described, folder) in routes.items():
+        results = run_baseline(recipe, grid.baselines or ["lr"], folder, embeddings_from=model)
+        rows += [{"variant": f"{prefix}:{name}", "seed": 0, "frontend": described,
+                  "backbone": name,
+                  **score_columns(recipe.data.task, row["test"], row["validation"])}
+                 for name, row in results["classifiers"].items()]
+    return rows
 
 
 def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,17 +128,27 @@ def _matches(cached: dict[str, SplitFeatures], dataset: datasets.DatasetDict) ->
         cached[name].track_ids.tolist() == list(dataset[name]["track_id"]) for name in dataset)
 
 
-def split_features(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
-                   cache_root: Path, n_jobs: int = -1, progress: bool = True
-                   ) -> dict[str, SplitFeatures]:
-    """Features of every split of a prepared dataset, from the cache when it is current."""
-    path = cache_path(cache_root, config, chunk_seconds)
+def cached_splits(path: Path, dataset: datasets.DatasetDict,
+                  compute: Callable[[], dict[str, SplitFeatures]]) -> dict[str, SplitFeatures]:
+    """The features stored at ``path`` when they describe exactly ``dataset``'s tracks,
+    else ``compute()``'s, stored there for the next run."""
     if path.is_file():
         cached = load_features(path)
         if _matches(cached, dataset):
             return cached
-    compile_feature_code(config.sample_rate, chunk_seconds)
-    splits = {name: extract_split(dataset[name], config.sample_rate, chunk_seconds, n_jobs,
-                                  f"features {name}", progress) for name in dataset}
+    splits = compute()
     save_features(path, splits)
     return splits
+
+
+def split_features(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
+                   cache_root: Path, n_jobs: int = -1, progress: bool = True
+                   ) -> dict[str, SplitFeatures]:
+    """Hand-made features of every split of a prepared dataset, from the cache when it is
+    current."""
+    def compute() -> dict[str, SplitFeatures]:
+        compile_feature_code(config.sample_rate, chunk_seconds)
+        return {name: extract_split(dataset[name], config.sample_rate, chunk_seconds, n_jobs,
+                                    f"features {name}", progress) for name in dataset}
+
+    return cached_splits(cache_path(cache_root, config, chunk_seconds), dataset, compute)

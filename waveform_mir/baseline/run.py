@@ -3,9 +3,11 @@
 The hand-made baseline answers "what does learning from the waveform buy?" only if it sees
 exactly the end-to-end models' data and metric. So it reads the recipe's ``data`` section
 through :func:`~waveform_mir.data.prepare_dataset`, describes every chunk with
-:mod:`.features`, selects each classifier's setting on validation, refits on train +
-validation and scores test tracks with the package's metric. :func:`run_baseline` is the
-entry point for callers (the ablation harness and ``waveform-mir baseline``).
+:mod:`.features` (or every track by a trained model's embedding, :mod:`.embeddings`: the
+transfer-learning probe of small-data tagging), selects each classifier's setting on
+validation, refits on train + validation and scores test tracks with the package's metric.
+:func:`run_baseline` is the entry point for callers (the ablation harness and
+``waveform-mir baseline``).
 
 Outputs in ``out_dir``: ``baseline_results.json`` (every classifier: chosen params, grid,
 fit time, full test scores), ``recipe.yaml``, and ``metrics_test.json`` /
@@ -29,8 +31,9 @@ from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
 from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
+from .embeddings import embedding_features
 from .extract import split_features
-from .features import feature_dim, feature_names
+from .features import feature_names
 from .selection import REFIT_ON, headline, select_and_test
 
 FEATURE_CHUNK_SECONDS = 2.5
@@ -48,6 +51,7 @@ def run_baseline(
     out_dir: str | Path | None = None,
     *,
     chunk_seconds: float = FEATURE_CHUNK_SECONDS,
+    embeddings_from: str | Path | None = None,
     n_jobs: int = -1,
     progress: bool = True,
     console: Console | None = None,
@@ -61,6 +65,8 @@ def run_baseline(
         out_dir: output folder; default :func:`default_output_dir`.
         chunk_seconds: length of the chunks features summarise; tracks are split into
             non-overlapping chunks and their probabilities averaged.
+        embeddings_from: a trained model (folder or Hub id) whose track embeddings replace
+            the hand-made features (:mod:`.embeddings`, a linear probe for ``lr``).
         n_jobs: joblib workers for feature extraction (-1: all cores).
 
     Returns:
@@ -79,8 +85,14 @@ def run_baseline(
     cache_root = (Path(recipe.data.cache_dir).expanduser() if recipe.data.cache_dir
                   else default_cache_root())
     start = time.perf_counter()
-    splits = split_features(prepared.dataset, recipe.data, chunk_seconds, cache_root, n_jobs,
-                            progress)
+    if embeddings_from is None:
+        splits = split_features(prepared.dataset, recipe.data, chunk_seconds, cache_root,
+                                n_jobs, progress)
+        described_by = {"chunk_seconds": chunk_seconds, "features": feature_names()}
+    else:
+        splits = embedding_features(prepared.dataset, recipe.data, embeddings_from, cache_root,
+                                    progress)
+        described_by = {"embeddings_from": str(embeddings_from)}
     feature_seconds = time.perf_counter() - start
 
     outcomes = {}
@@ -93,9 +105,8 @@ def run_baseline(
         "recipe": recipe.name,
         "data": {"source": recipe.data.source, "options": recipe.data.options,
                  "sample_rate": recipe.data.sample_rate},
-        "chunk_seconds": chunk_seconds,
-        "num_features": feature_dim(),
-        "features": feature_names(),  # column order of every feature vector
+        **described_by,  # chunk length and column names, or the model embedding the tracks
+        "num_features": int(splits["train"].features.shape[1]),
         "tracks": {split: s.num_tracks for split, s in splits.items()},
         "chunks": {split: int(s.features.shape[0]) for split, s in splits.items()},
         "feature_seconds": round(feature_seconds, 2),
@@ -115,8 +126,10 @@ def run_baseline(
 def results_table(results: dict[str, Any]) -> Table:
     """One row per classifier: chosen params, the validation score it was chosen by, the
     test headline (accuracy, macro-F1, log loss; or ROC-AUC, PR-AUC for tags), fit time."""
+    described_by = (f"{results['chunk_seconds']} s chunks" if "chunk_seconds" in results
+                     else f"track embeddings of {results['embeddings_from']}")
     table = Table(title=f"feature baseline on '{results['recipe']}' (test tracks, "
-                        f"{results['chunk_seconds']} s chunks)")
+                        f"{described_by})")
     first = next(iter(results["classifiers"].values()))
     chosen_by = rule_for(first["validation"])[0][0]
     shown = list(headline(first["test"]))

@@ -1,4 +1,5 @@
-"""``waveform-mir baseline RECIPE``: hand-made features + scikit-learn on a recipe's data."""
+"""``waveform-mir baseline RECIPE``: hand-made features (or a trained model's embeddings)
++ scikit-learn on a recipe's data."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def register(subparsers) -> None:
                         help="output folder (default: <train.output_dir>/baseline)")
     parser.add_argument("--chunk-seconds", type=float, default=FEATURE_CHUNK_SECONDS,
                         help="length of the chunks each feature vector summarises")
+    parser.add_argument("--embeddings-from", metavar="MODEL", default=None,
+                        help="describe each track by this trained model's embedding (model or "
+                             "run folder, or Hub id) instead of hand-made features: a probe")
     parser.add_argument("--jobs", type=int, default=-1,
                         help="feature-extraction workers (-1: all cores)")
     add_progress_argument(parser)
@@ -31,5 +35,5 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.classifiers.split(",") if name.strip()]
     run_baseline(recipe_from_args(args), names, args.out, chunk_seconds=args.chunk_seconds,
-                 n_jobs=args.jobs, progress=args.progress)
+                 embeddings_from=args.embeddings_from, n_jobs=args.jobs, progress=args.progress)
     return 0
