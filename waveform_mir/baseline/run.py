@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import datasets
 from rich.console import Console
 from rich.table import Table
 
-from waveform_mir.config import Recipe
+from waveform_mir.config import DataConfig, Recipe
 from waveform_mir.data import prepare_dataset, select_task
 from waveform_mir.data.cache import default_cache_root
 from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
@@ -32,7 +33,7 @@ from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
 from .embeddings import embedding_features
-from .extract import split_features
+from .extract import SplitFeatures, split_features
 from .features import feature_names
 from .selection import REFIT_ON, headline, select_and_test
 
@@ -82,17 +83,9 @@ def run_baseline(
     if prepared.stream is not None:
         raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
                          "supported (set the source's streaming option off)")
-    cache_root = (Path(recipe.data.cache_dir).expanduser() if recipe.data.cache_dir
-                  else default_cache_root())
     start = time.perf_counter()
-    if embeddings_from is None:
-        splits = split_features(prepared.dataset, recipe.data, chunk_seconds, cache_root,
-                                n_jobs, progress)
-        described_by = {"chunk_seconds": chunk_seconds, "features": feature_names()}
-    else:
-        splits = embedding_features(prepared.dataset, recipe.data, embeddings_from, cache_root,
-                                    progress)
-        described_by = {"embeddings_from": str(embeddings_from)}
+    splits, described_by = describe_tracks(prepared.dataset, recipe.data, chunk_seconds,
+                                           embeddings_from, n_jobs, progress)
     feature_seconds = time.perf_counter() - start
 
     outcomes = {}
@@ -121,6 +114,21 @@ def run_baseline(
     console.print(results_table(results))
     report(best.test, out, "test", console)
     return results
+
+
+def describe_tracks(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
+                    embeddings_from: str | Path | None, n_jobs: int, progress: bool
+                    ) -> tuple[dict[str, SplitFeatures], dict[str, Any]]:
+    """Every split's feature vectors (hand-made per chunk, or a model's per track), from the
+    cache when current, and what describes them in the results (chunk length and column
+    names, or the model)."""
+    cache_root = (Path(config.cache_dir).expanduser() if config.cache_dir
+                  else default_cache_root())
+    if embeddings_from is None:
+        splits = split_features(dataset, config, chunk_seconds, cache_root, n_jobs, progress)
+        return splits, {"chunk_seconds": chunk_seconds, "features": feature_names()}
+    splits = embedding_features(dataset, config, embeddings_from, cache_root, progress)
+    return splits, {"embeddings_from": str(embeddings_from)}
 
 
 def results_table(results: dict[str, Any]) -> Table:
