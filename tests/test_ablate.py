@@ -163,11 +163,14 @@ def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
          "train.batch_size": 8},
         {"mel": {"model.frontend": {"name": "mel", "n_mels": 32}}},
         seeds=[0], baselines=["lr"],
-        probes={"own": str(tmp_path / "ablation" / "cells" / "mel" / "seed0" / "best")}))
+        # the cell's own model, twice: a probe of several models has a row per model
+        probes={"own": [str(tmp_path / "ablation" / "cells" / "mel" / "seed0" / "best")] * 2}))
     out = tmp_path / "ablation"
-    cell, baseline, probe = run_ablation(grid, out)
+    cell, baseline, probe, probe_again = run_ablation(grid, out)
     assert (baseline["variant"], probe["variant"]) == ("baseline:lr", "probe:own:lr")
+    assert (probe["seed"], probe_again["seed"]) == (0, 1)
     assert probe["frontend"] == "embeddings of own"
+    assert probe_again["macro_pr_auc"] == probe["macro_pr_auc"]
     for row in (cell, baseline, probe):
         assert row["task"] == "multi_label"
         assert 0.5 < row["macro_roc_auc"] <= 1 and 0 < row["macro_f1"] <= 1
@@ -179,7 +182,7 @@ def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
     assert "| macro ROC-AUC | macro PR-AUC | macro-F1 |" in table
     assert "best validation macro PR-AUC" in table and "Tag prior on test" in table
     assert "| baseline:lr | hand-made features | lr | 1 |" in table
-    assert "| probe:own:lr | embeddings of own | lr | 1 |" in table
+    assert "| probe:own:lr | embeddings of own | lr | 2 |" in table
     assert f"{cell['macro_pr_auc']:.3f}" in table
     header = (out / "results.csv").read_text().splitlines()[0]
     assert "macro_pr_auc" in header and "accuracy" not in header

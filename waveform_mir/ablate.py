@@ -10,6 +10,7 @@ and its matching backbone) and the seeds::
     seeds: [0, 1, 2]
     baselines: [svm, lr]              # optional: FMA-paper feature baselines, same splits
     probes: {gtzan: runs/folder/best} # optional: those classifiers on a model's embeddings
+                                      # (a list of models: one row per model, as seeds)
     variants:
       mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
       sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
@@ -67,7 +68,7 @@ class AblationGrid:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     shared: dict[str, Any] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
-    probes: dict[str, str] = field(default_factory=dict)
+    probes: dict[str, str | list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> AblationGrid:
@@ -168,20 +169,23 @@ def best_validation(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) -> list[dict]:
     """FMA-paper feature baselines and model-embedding probes on the same data, as rows of
-    the same table (``baseline:<classifier>``, ``probe:<name>:<classifier>``)."""
-    routes = {f"probe:{name}": (model, f"embeddings of {name}", output_dir / "probes" / name)
-              for name, model in grid.probes.items()}
+    the same table (``baseline:<classifier>``, ``probe:<name>:<classifier>``; a probe given
+    several models, one per seed of their training, gets a row per model)."""
+    routes = [(f"probe:{name}", seed, model, f"embeddings of {name}",
+               output_dir / "probes" / name / f"seed{seed}")
+              for name, models in grid.probes.items()
+              for seed, model in enumerate(models if isinstance(models, list) else [models])]
     if grid.baselines:
-        routes = {"baseline": (None, "hand-made features", output_dir / "baselines"), **routes}
+        routes.insert(0, ("baseline", 0, None, "hand-made features", output_dir / "baselines"))
     if not routes:
         return []
     from waveform_mir.baseline.run import run_baseline
 
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     rows = []
-    for prefix, (model, described, folder) in routes.items():
+    for prefix, seed, model, described, folder in routes:
         results = run_baseline(recipe, grid.baselines or ["lr"], folder, embeddings_from=model)
-        rows += [{"variant": f"{prefix}:{name}", "seed": 0, "frontend": described,
+        rows += [{"variant": f"{prefix}:{name}", "seed": seed, "frontend": described,
                   "backbone": name,
                   **score_columns(recipe.data.task, row["test"], row["validation"])}
                  for name, row in results["classifiers"].items()]
