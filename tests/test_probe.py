@@ -50,6 +50,13 @@ def test_each_track_is_described_by_its_own_embed_vector(recipe, run_dir, tmp_pa
     again = embedding_features(prepared.dataset, recipe.data, run_dir, tmp_path, progress=False)
     np.testing.assert_array_equal(again["train"].features, splits["train"].features)
 
+    # Another task on the same audio reads the same vectors, with its own labels.
+    relabelled = prepared.dataset.map(lambda row: {"label": len(GENRES) - 1 - row["label"]},
+                                      keep_in_memory=True)
+    other = embedding_features(relabelled, recipe.data, run_dir, tmp_path, progress=False)
+    np.testing.assert_array_equal(other["test"].features, splits["test"].features)
+    assert other["test"].labels.tolist() == relabelled["test"]["label"] != test["label"]
+
 
 def test_a_retrained_model_is_embedded_afresh(run_dir, tmp_path, recipe):
     model = WaveformClassifier.from_pretrained(run_dir / "best")

@@ -10,12 +10,15 @@ its evaluation hop, the chunk embeddings averaged — so one feature vector per 
 (``SplitFeatures.features`` ``(tracks, embedding_dim)``, ``track_index`` the identity). The
 classifiers, their selection on validation and the test scores are the hand-made route's.
 
-The vectors are cached like the hand-made ones, keyed by the data and by a digest of the
-model's weights, so a retrained model at the same path is embedded afresh.
+The vectors are cached like the hand-made ones, keyed by the audio and by a digest of the
+model's weights, so a retrained model at the same path is embedded afresh. The key leaves the
+task out and the labels are always the prepared dataset's, so the genre, mood and quadrant
+recipes of one folder share one file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -53,9 +56,9 @@ def embedding_cache_path(root: Path, config: DataConfig, predictor: Predictor) -
     payload = {
         "format": EMBEDDING_FORMAT, "source": config.source, "options": config.options,
         "sample_rate": config.sample_rate, "audio_cache_format": CACHE_FORMAT,
-        "loudness": config.loudness, "task": config.task, "label_column": config.label_column,
-        "weights": weights_digest(predictor.model), "chunk": predictor.chunk_samples,
-        "hop": predictor.hop_samples, "model_loudness": predictor.model.loudness.to_dict(),
+        "loudness": config.loudness, "weights": weights_digest(predictor.model),
+        "chunk": predictor.chunk_samples, "hop": predictor.hop_samples,
+        "model_loudness": predictor.model.loudness.to_dict(),
     }
     key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     return root / "baseline" / f"{config.source}-embeddings-{key[:16]}.npz"
@@ -101,5 +104,6 @@ def embedding_features(dataset: datasets.DatasetDict, config: DataConfig, model:
         return {name: embed_split(dataset[name], predictor, f"embeddings {name}", progress)
                 for name in dataset}
 
-    path = embedding_cache_path(cache_root, config, predictor)
-    return cached_splits(path, dataset, compute)
+    splits = cached_splits(embedding_cache_path(cache_root, config, predictor), dataset, compute)
+    return {name: dataclasses.replace(split, labels=label_targets(dataset[name]))
+            for name, split in splits.items()}
