@@ -51,7 +51,7 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 
 def embedding_cache_path(root: Path, config: DataConfig, predictor: Predictor) -> Path:
-    """``<root>/baseline/<source>-embeddings-<hash>.npz``, the hash over the data and the
+    """``<root>/baseline/<source>-embeddings-<hash>.npz``, the hash over the audio and the
     model (weights, crop, hop, loudness)."""
     payload = {
         "format": EMBEDDING_FORMAT, "source": config.source, "options": config.options,
