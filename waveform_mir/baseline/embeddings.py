@@ -11,14 +11,12 @@ its evaluation hop, the chunk embeddings averaged — so one feature vector per 
 classifiers, their selection on validation and the test scores are the hand-made route's.
 
 The vectors are cached like the hand-made ones, keyed by the audio and by a digest of the
-model's weights, so a retrained model at the same path is embedded afresh. The key leaves the
-task out and the labels are always the prepared dataset's, so the genre, mood and quadrant
-recipes of one folder share one file.
+model's weights, so a retrained model at the same path is embedded afresh; like them, one
+file serves every task on the same tracks (:func:`~.extract.cached_splits`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -104,6 +102,4 @@ def embedding_features(dataset: datasets.DatasetDict, config: DataConfig, model:
         return {name: embed_split(dataset[name], predictor, f"embeddings {name}", progress)
                 for name in dataset}
 
-    splits = cached_splits(embedding_cache_path(cache_root, config, predictor), dataset, compute)
-    return {name: dataclasses.replace(split, labels=label_targets(dataset[name]))
-            for name, split in splits.items()}
+    return cached_splits(embedding_cache_path(cache_root, config, predictor), dataset, compute)

@@ -2,14 +2,16 @@
 
 Extraction runs one joblib task per track (librosa releases little of the GIL, so workers are
 processes) and shows a rich bar per split. The result is stored as one ``.npz`` per
-(data source, options, sample rate, chunk length, feature layout), so a second run, or the
-ablation harness asking for the same baseline, loads it in well under a second. A stored
+(data source, options, sample rate, chunk length, feature layout), whatever the task, so a
+second run, the ablation harness asking for the same baseline, or another task on the same
+tracks loads it in well under a second. A stored
 file whose track ids no longer match the prepared data (the audio was re-decoded from
 changed files) is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -97,7 +99,6 @@ def cache_path(root: Path, config: DataConfig, chunk_seconds: float) -> Path:
         "format": FEATURE_FORMAT, "source": config.source, "options": config.options,
         "sample_rate": config.sample_rate, "chunk_seconds": chunk_seconds,
         "audio_cache_format": CACHE_FORMAT, "loudness": config.loudness,
-        "task": config.task, "label_column": config.label_column,
         "blocks": list(BLOCKS), "statistics": list(STATISTICS), "n_fft": N_FFT, "hop": HOP,
     }
     key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -131,14 +132,17 @@ def _matches(cached: dict[str, SplitFeatures], dataset: datasets.DatasetDict) ->
 def cached_splits(path: Path, dataset: datasets.DatasetDict,
                   compute: Callable[[], dict[str, SplitFeatures]]) -> dict[str, SplitFeatures]:
     """The features stored at ``path`` when they describe exactly ``dataset``'s tracks,
-    else ``compute()``'s, stored there for the next run."""
-    if path.is_file():
-        cached = load_features(path)
-        if _matches(cached, dataset):
-            return cached
-    splits = compute()
-    save_features(path, splits)
-    return splits
+    else ``compute()``'s, stored there for the next run.
+
+    Features describe audio, not labels: the labels returned are always ``dataset``'s, so
+    every task on the same tracks (genres, moods, a quadrant) shares one file.
+    """
+    splits = load_features(path) if path.is_file() else None
+    if splits is None or not _matches(splits, dataset):
+        splits = compute()
+        save_features(path, splits)
+    return {name: dataclasses.replace(split, labels=label_targets(dataset[name]))
+            for name, split in splits.items()}
 
 
 def split_features(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
