@@ -114,6 +114,13 @@ def test_grid_refuses_a_file_without_variants(tmp_path):
 
 
 
+def test_a_probe_of_one_model_is_a_probe_of_a_list_of_one(tmp_path):
+    grid = AblationGrid.load(write_grid(
+        tmp_path / "probes.yaml", "quickstart.yaml", {}, {"mel": {}},
+        probes={"one": "runs/a/best", "seeds": ["runs/b0/best", "runs/b1/best"]}))
+    assert grid.probes == {"one": ["runs/a/best"], "seeds": ["runs/b0/best", "runs/b1/best"]}
+
+
 @pytest.mark.slow
 def test_feature_baselines_join_the_table(grid_file, tmp_path):
     pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")

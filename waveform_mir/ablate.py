@@ -68,7 +68,7 @@ class AblationGrid:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     shared: dict[str, Any] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
-    probes: dict[str, str | list[str]] = field(default_factory=dict)
+    probes: dict[str, list[str]] = field(default_factory=dict)  # name -> models, one a seed
 
     @classmethod
     def load(cls, path: str | Path) -> AblationGrid:
@@ -83,7 +83,8 @@ class AblationGrid:
                    variants=raw["variants"], seeds=list(raw.get("seeds", [0, 1, 2])),
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
                    baselines=list(raw.get("baselines", [])),
-                   probes=dict(raw.get("probes") or {}))
+                   probes={name: models if isinstance(models, list) else [models]
+                           for name, models in (raw.get("probes") or {}).items()})
 
     def cells(self) -> list[tuple[str, int]]:
         """Every (variant, seed) to train, in grid order."""
@@ -174,7 +175,7 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
     routes = [(f"probe:{name}", seed, model, f"embeddings of {name}",
                output_dir / "probes" / name / f"seed{seed}")
               for name, models in grid.probes.items()
-              for seed, model in enumerate(models if isinstance(models, list) else [models])]
+              for seed, model in enumerate(models)]
     if grid.baselines:
         routes.insert(0, ("baseline", 0, None, "hand-made features", output_dir / "baselines"))
     if not routes:
