@@ -57,10 +57,23 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
                      where=denominator > 0)
 
 
+def normalised(probabilities: np.ndarray) -> np.ndarray:
+    """(N, classes) rows rescaled to sum to one: averaged softmaxes already do, a
+    classifier's raw scores need not."""
+    probs = np.asarray(probabilities, dtype=np.float64)
+    return probs / probs.sum(axis=1, keepdims=True).clip(min=_EPS)
+
+
+def track_log_losses(probabilities: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """(N,) negative log-probability of each example's true class (clipped at 1e-15, so a
+    confident mistake costs about 34.5 rather than infinity): (N, classes) rows, (N,) ids."""
+    true_class = probabilities[np.arange(len(references)), references]
+    return -np.log(np.clip(true_class, _EPS, 1.0))
+
+
 def log_loss(probabilities: np.ndarray, references: np.ndarray) -> float:
     """Mean negative log-probability of the true class: (N, classes) rows, (N,) class ids."""
-    true_class = probabilities[np.arange(len(references)), references]
-    return float(-np.mean(np.log(np.clip(true_class, _EPS, 1.0))))
+    return float(np.mean(track_log_losses(probabilities, references)))
 
 
 def classification_scores(
@@ -84,7 +97,7 @@ def classification_scores(
                          f"{probs.shape} and {refs.shape}")
     num_classes = probs.shape[1]
     names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
-    probs = probs / probs.sum(axis=1, keepdims=True).clip(min=_EPS)
+    probs = normalised(probs)
     predicted = probs.argmax(axis=1)
     confusion = _confusion(refs, predicted, num_classes)
 
