@@ -1,12 +1,18 @@
 """Cost of every front-end, alone and with a matching backbone, relative to the fixed mel.
 
-For each registered front-end the script builds a model with the default backbone of its
-kind (2D: ``short_chunk_cnn``, 1D: ``samplecnn``) and times, on one batch of random audio:
-the front-end's forward pass, its forward + backward pass, and the whole model's forward +
-backward pass (one training step without the optimiser). Times are medians over repeats
-after warm-up; ratios are to the ``mel`` front-end with the same measurement.
+Default mode: for each registered front-end the script builds a model with the default
+backbone of its kind (2D: ``short_chunk_cnn``, 1D: ``samplecnn``) and times, on one batch of
+random audio: the front-end's forward pass, its forward + backward pass, and the whole
+model's forward + backward pass (one training step without the optimiser). Times are medians
+over repeats after warm-up; ratios are to the ``mel`` front-end with the same measurement.
+
+``--grid GRID`` times the cells of an ablation grid instead, each built exactly as
+``waveform-mir ablate`` builds it (front-end settings, backbone and width, head, SpecAugment,
+crop length, batch size): the whole training step (gain, mixup, loss, backward, clipping,
+AdamW) and the front-end alone, as ratios to the grid's reference cell (``mel``).
 
     python scripts/bench_frontends.py --device cuda --out bench.json
+    python scripts/bench_frontends.py --grid recipes/ablations/realmusic.yaml --threads 1
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from waveform_mir.ablate import AblationGrid
 from waveform_mir.frontends import FRONTENDS, frontend_kind
-from waveform_mir.model import WaveformClassifier
+from waveform_mir.model import WaveformClassifier, build_model_for_data
+from waveform_mir.training.loop import training_loss
+from waveform_mir.training.optimisation import build_optimizer
 
 BACKBONE_FOR_KIND = {"2d": "short_chunk_cnn", "1d": "samplecnn"}
 BASELINE = "mel"
@@ -92,12 +101,91 @@ def bench_one(name: str, args: argparse.Namespace, device: torch.device) -> dict
     }
 
 
-def add_ratios(rows: list[dict[str, Any]]) -> None:
-    """Divide every time by the baseline's; the ``*_ratio`` keys are what the target reads."""
-    baseline = next(row for row in rows if row["frontend"] == BASELINE)
+TIMES = ("frontend_forward_s", "frontend_fwd_bwd_s", "model_fwd_bwd_s")
+GRID_TIMES = ("frontend_fwd_bwd_s", "train_step_s")
+
+
+def add_ratios(rows: list[dict[str, Any]], name_key: str = "frontend",
+               reference: str = BASELINE, times: tuple[str, ...] = TIMES) -> None:
+    """Divide every time by the reference row's; the ``*_ratio`` keys are what targets read."""
+    baseline = next(row for row in rows if row[name_key] == reference)
     for row in rows:
-        for key in ("frontend_forward_s", "frontend_fwd_bwd_s", "model_fwd_bwd_s"):
+        for key in times:
             row[key.removesuffix("_s") + "_ratio"] = row[key] / baseline[key]
+
+
+def bench_grid_cell(grid: AblationGrid, variant: str, args: argparse.Namespace,
+                    device: torch.device) -> dict[str, Any]:
+    """One grid cell as ``ablate`` builds it: its whole training step and its front-end.
+
+    The step is the training loop's own (random gain, mixup, the task's loss, backward,
+    gradient clipping, AdamW with the recipe's groups) on a batch of the recipe's size and
+    crop length; only the data are random.
+    """
+    seed = grid.cells()[0][1]
+    recipe = grid.cell_recipe(variant, seed, Path("/nonexistent-bench-output"), args.set)
+    cfg, data = recipe.train, recipe.data
+    labels = {i: str(i) for i in range(args.classes)}
+    model = build_model_for_data(recipe.model, data, labels).to(device).train()
+    optimizer = build_optimizer(model, cfg)
+    batch = {"waveform": 0.1 * torch.randn(cfg.batch_size, data.crop_samples, device=device),
+             "label": torch.randint(args.classes, (cfg.batch_size,), device=device)}
+
+    def train_step() -> None:
+        loss = training_loss(model, batch, cfg, data.task, args.classes, None)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def frontend_step() -> None:
+        model.zero_grad(set_to_none=True)
+        out = model.frontend(batch["waveform"])
+        if out.requires_grad:
+            out.square().mean().backward()
+
+    timing = {"warmup": args.warmup, "repeats": args.repeats}
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        step_seconds = median_seconds(train_step, device, **timing)
+        frontend_seconds = median_seconds(frontend_step, device, **timing)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {
+        "variant": variant,
+        "frontend": recipe.model.frontend["name"],
+        "backbone": recipe.model.backbone["name"],
+        "batch": f"{cfg.batch_size} x {data.crop_seconds:g} s",
+        "model_parameters": sum(p.numel() for p in model.parameters()),
+        "frontend_fwd_bwd_s": frontend_seconds,
+        "train_step_s": step_seconds,
+        "train_clips_per_s": cfg.batch_size / step_seconds,
+        "precision": args.precision,
+        "peak_gpu_mib": peak,
+    }
+
+
+def render_grid(rows: list[dict[str, Any]], title: str, reference: str) -> Table:
+    """The grid bench as a table: times, and ratios to the reference cell."""
+    table = Table(title=title)
+    columns = [
+        ("variant", "variant", str), ("front-end", "frontend", str),
+        ("backbone", "backbone", str), ("batch", "batch", str),
+        ("params", "model_parameters", "{:,}".format),
+        ("fe fwd+bwd ms", "frontend_fwd_bwd_s", lambda s: f"{1e3 * s:.0f}"),
+        ("step ms", "train_step_s", lambda s: f"{1e3 * s:.0f}"),
+        (f"fe / {reference} fe", "frontend_fwd_bwd_ratio", lambda r: f"{r:.2f}"),
+        (f"step / {reference} step", "train_step_ratio", lambda r: f"{r:.2f}"),
+        ("clips/s", "train_clips_per_s", lambda r: f"{r:.0f}"),
+        ("peak GPU MiB", "peak_gpu_mib", lambda m: "–" if m is None else f"{m:.0f}"),
+    ]
+    for header, _, _ in columns:
+        table.add_column(header, justify="left" if header in ("variant", "front-end",
+                                                              "backbone") else "right")
+    for row in rows:
+        table.add_row(*(fmt(row[key]) for _, key, fmt in columns))
+    return table
 
 
 def render(rows: list[dict[str, Any]], title: str) -> Table:
@@ -130,13 +218,34 @@ def parse_args() -> argparse.Namespace:
                         help="training step under bf16 autocast or in fp32")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--sample-rate", type=int, default=16000)
-    parser.add_argument("--classes", type=int, default=8)
+    parser.add_argument("--classes", type=int, default=10, help="head size (GTZAN: 10)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--frontends", nargs="*", default=sorted(FRONTENDS))
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
+    parser.add_argument("--grid", type=Path, default=None,
+                        help="time this ablation grid's cells as ablate builds them")
+    parser.add_argument("--variants", nargs="*", default=None,
+                        help="with --grid: only these variants (the reference is always timed)")
+    parser.add_argument("--reference", default=BASELINE,
+                        help="with --grid: the variant every ratio is relative to")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --grid: a recipe override applied to every cell")
     return parser.parse_args()
+
+
+def grid_rows(args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:
+    """Every (chosen) variant of ``--grid``, the reference first, with ratios to it."""
+    grid = AblationGrid.load(args.grid)
+    chosen = args.variants or list(grid.variants)
+    names = [args.reference, *(name for name in chosen if name != args.reference)]
+    rows = []
+    for name in names:
+        torch.manual_seed(0)
+        rows.append(bench_grid_cell(grid, name, args, device))
+    add_ratios(rows, name_key="variant", reference=args.reference, times=GRID_TIMES)
+    return rows
 
 
 def main() -> None:
@@ -145,14 +254,19 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    names = [BASELINE, *(n for n in args.frontends if n != BASELINE)]
-    rows = [bench_one(name, args, device) for name in names]
-    add_ratios(rows)
-    setting = (
-        f"batch {args.batch_size} x {args.seconds:g} s at {args.sample_rate} Hz on {device}"
-        f" ({torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f})"
-    )
-    Console(width=200).print(render(rows, f"front-end cost — {setting}"))
+    if args.grid:
+        rows = grid_rows(args, device)
+        setting = f"the cells of {args.grid}"
+    else:
+        names = [BASELINE, *(n for n in args.frontends if n != BASELINE)]
+        rows = [bench_one(name, args, device) for name in names]
+        add_ratios(rows)
+        setting = f"batch {args.batch_size} x {args.seconds:g} s at {args.sample_rate} Hz"
+    setting += (f" on {device} ({torch.get_num_threads()} threads,"
+                f" load {os.getloadavg()[0]:.1f}, {args.precision})")
+    table = (render_grid(rows, f"grid cell cost — {setting}", args.reference) if args.grid
+             else render(rows, f"front-end cost — {setting}"))
+    Console(width=200).print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"setting": setting, "rows": rows}, indent=2))

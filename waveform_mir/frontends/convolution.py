@@ -54,13 +54,21 @@ def fft_conv1d(waveform: Tensor, kernels: Tensor) -> Tensor:
 
 
 def analysis_size(samples: int, taps: int, decimation: int) -> int:
-    """DFT length for :func:`band_envelopes`: a multiple of ``decimation``, no circular wrap."""
+    """DFT length for :func:`band_envelopes`: a multiple of ``decimation`` (and so of each of
+    its divisors), with no circular wrap of a ``taps``-long filter over ``samples``."""
     return decimation * fast_fft_size(-(-(samples + taps) // decimation))
 
 
-def band_envelopes(
-    waveform: Tensor, spectra: Tensor, center_bins: Tensor, decimation: int
-) -> Tensor:
+def cut_bins(center_bins: Tensor, size: int, decimation: int) -> Tensor:
+    """The ``size / decimation`` DFT bins around each centre, ``(filters, width)`` long:
+    the band :func:`band_envelopes` keeps, negative offsets first as ``fftfreq`` orders
+    them, so its inverse DFT starts at time 0."""
+    width = size // decimation
+    offsets = torch.fft.fftfreq(width, 1.0 / width, device=center_bins.device).long()
+    return (center_bins.view(-1, 1) + offsets.view(1, -1)) % size
+
+
+def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation: int) -> Tensor:
     """Complex envelope of each band, computed directly at ``1 / decimation`` of the rate.
 
     A band-pass output is a narrow-band signal ``y[n] = e^{i w_c n} b[n]``; its energy
@@ -68,24 +76,46 @@ def band_envelopes(
     bins around each centre and inverting them at that size yields ``b`` sampled every
     ``decimation`` samples — exact as long as each response is negligible outside
     ``+- pi / decimation`` of its centre, and ``decimation`` times less work and memory than
-    filtering at the full rate. Only positive-frequency bands are kept, so a real filter's
-    energy comes out as its analytic envelope (half of ``y^2`` on average).
+    filtering at the full rate. With ``decimation=1`` every bin is kept: plain filtering.
 
     Args:
-        waveform: ``(batch, samples)``, real.
-        spectra: zero-phase filter responses on the ``N``-point DFT grid, ``(filters, N)``,
-            with ``N`` from :func:`analysis_size`.
-        center_bins: ``(filters,)`` integer DFT bin of each band's centre.
+        spectrum: the waveforms' ``N``-point DFT, ``(batch, N)`` complex, ``N`` from
+            :func:`analysis_size` (computed once and shared by every group of bands).
+        responses: zero-phase filter responses at ``bins``, ``(filters, width)``.
+        bins: from :func:`cut_bins`, ``(filters, width)`` with ``width = N / decimation``.
         decimation: output sample spacing, dividing ``N``.
 
     Returns:
-        ``(batch, filters, ceil(samples / decimation))`` complex envelopes.
+        ``(batch, filters, width)`` complex envelopes at samples ``0, d, 2d, ..``; the
+        points from the crop's length on hold the filters' ringing past its end and, wrapped
+        round, before its start.
     """
-    size = spectra.shape[-1]
-    width = size // decimation
-    offsets = torch.fft.fftfreq(width, 1.0 / width, device=waveform.device).long()
-    index = (center_bins.view(-1, 1) + offsets.view(1, -1)) % size  # (filters, width)
-    spectrum = torch.fft.fft(waveform, n=size)
-    band = spectrum[:, index] * (spectra.gather(1, index) / decimation)  # scale the small factor
-    envelope = torch.fft.ifft(band, dim=-1)
-    return envelope[..., : -(-waveform.shape[-1] // decimation)]
+    band = spectrum[:, bins] * (responses / decimation)  # scale the small factor
+    return torch.fft.ifft(band, dim=-1)
+
+
+def coarsest_grids(support: Tensor, decimations: list[int]) -> Tensor:
+    """For each band the largest of ``decimations`` whose rate ``1 / d`` holds ``support``.
+
+    Args:
+        support: ``(bands,)`` cycles per sample each band's energy needs (detached).
+        decimations: permitted spacings, each dividing the analysis size; 1 among them.
+
+    Returns:
+        ``(bands,)`` long: ``max{d : d * support <= 1}``, 1 where none fits.
+    """
+    choices = torch.tensor(sorted(decimations), device=support.device)
+    fits = choices.view(1, -1) * support.view(-1, 1) <= 1.0  # (bands, choices)
+    return torch.where(fits, choices.view(1, -1), torch.ones_like(choices).view(1, -1)).amax(1)
+
+
+def divisors(number: int) -> list[int]:
+    """Every positive divisor of ``number``, ascending."""
+    return [d for d in range(1, number + 1) if number % d == 0]
+
+
+def default_max_decimation(stride: int, limit: int = 64) -> int:
+    """The largest divisor of a pooling ``stride`` up to ``limit``: the coarsest grid the
+    narrowest bands get unless a recipe says otherwise (below 250 Hz at 16 kHz a Gaussian
+    pooling window's own bandwidth leaves no band room)."""
+    return max(d for d in divisors(stride) if d <= limit)

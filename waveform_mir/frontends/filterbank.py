@@ -5,9 +5,23 @@ band-pass kernels, take the energy of each band, low-pass pool it down to the fr
 compress. Each step is a swappable module, so "LEAF" and "SincNet filterbank + log" are two
 instantiations of one class rather than two copies of the same code.
 
-Band energies are computed with :func:`~waveform_mir.frontends.convolution.band_envelopes`
-at ``1 / decimation`` of the sample rate: the pooling throws away everything faster than the
-frame rate anyway, and filtering at full rate was the front-end's dominant cost.
+Filtering every band at the full rate was the front-end's dominant cost, though the pooling
+throws away everything faster than the frame rate. So each band's energy is computed on its
+own grid (as EfficientLEAF groups its bands), with
+:func:`~waveform_mir.frontends.convolution.band_envelopes` straight from one FFT of the crop:
+band ``k`` is sampled every ``d_k`` samples, the largest permitted ``d`` with
+``d_k (B_k + P_k) <= 1``, where ``B_k`` is the band's two-sided width (response above 1e-4)
+and ``P_k`` its pooling window's bandwidth. That is the rate at which the pooling sum on the
+coarse grid has no alias (Poisson summation: the product of window and energy is band-limited
+to ``B_k + P_k``), so narrow low bands are filtered at a 32-64 times lower rate than wide high
+ones, and the grids follow the filters as they learn. ``exact = True`` puts every band on the
+full-rate grid: the reference the fast path is tested against.
+
+The energies are pooled circularly over the whole analysis length, so the frames at a
+crop's edges also pool the filters' ringing past its ends (where LEAF's "same" convolution
+cuts each band signal at the crop): every windowed sum is then over a smooth function, which
+the coarse grids reproduce, and the analysis length leaves room for ringing and window
+without wrapping round.
 """
 
 from __future__ import annotations
@@ -16,23 +30,50 @@ import torch
 from torch import Tensor, nn
 
 from waveform_mir.frontends.base import Frontend, OutputKind
-from waveform_mir.frontends.convolution import analysis_size, band_envelopes
+from waveform_mir.frontends.convolution import (
+    analysis_size,
+    band_envelopes,
+    coarsest_grids,
+    cut_bins,
+    divisors,
+)
 from waveform_mir.frontends.normalisation import FeatureNorm
+from waveform_mir.frontends.pooling import WindowPooling
+
+
+class SquaredMagnitude(torch.autograd.Function):
+    """``|envelope|^2``, real, saving only the envelope and with a one-pass backward
+    (``2 g b``): the band tensors are the front-end's largest."""
+
+    @staticmethod
+    def forward(ctx, envelope: Tensor) -> Tensor:
+        ctx.save_for_backward(envelope)
+        return torch.view_as_real(envelope).square().sum(dim=-1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (envelope,) = ctx.saved_tensors
+        return envelope * (2 * grad)
 
 
 class FilterbankFrontend(Frontend):
-    """filters -> |envelope|^2 -> pooling -> compression -> per-band norm.
+    """filters -> |envelope|^2 on per-band grids -> pooling -> compression -> per-band norm.
 
     Args:
-        filters: provides ``spectrum(n) -> (bands, n)``, ``center_bins(n) -> (bands,)``, a
-            ``taps`` buffer (kernel support) and ``describe()`` with at least ``center_hz`` and
-            ``bandwidth_hz``; its responses must fit in ``+- pi / decimation`` of the centre.
-        pooling: ``(batch, bands, samples / decimation) -> (batch, bands, frames)``.
+        filters: provides ``spectrum(n) -> (bands, n)``, ``center_bins(n) -> (bands,)``,
+            ``spectra_at(groups, n)`` (the same at chosen bins), ``support() -> (bands,)``
+            (two-sided width in cycles per sample, detached), ``ringing()`` (samples a
+            band signal lasts past the crop) and ``describe()`` with at least ``center_hz``
+            and ``bandwidth_hz``.
+        pooling: a :class:`~waveform_mir.frontends.pooling.WindowPooling` built with the same
+            ``max_decimation``.
         compression: shape-preserving, e.g. log or PCEN.
         num_bands: number of filters.
-        decimation: energy sample spacing; 1 filters at the full rate.
+        max_decimation: the coarsest grid a band may use (it must divide the pooling
+            stride); its divisors are the permitted grids, and 1 filters every band at the
+            full rate.
 
-    Shapes: ``(batch, samples) -> (batch, 1, bands, (samples - 1) // stride + 1)`` for odd windows.
+    Shapes: ``(batch, samples) -> (batch, 1, bands, (samples - 1) // stride + 1)``.
     """
 
     output_kind: OutputKind = "2d"
@@ -40,25 +81,48 @@ class FilterbankFrontend(Frontend):
     def __init__(
         self,
         filters: nn.Module,
-        pooling: nn.Module,
+        pooling: WindowPooling,
         compression: nn.Module,
         num_bands: int,
-        decimation: int = 1,
+        max_decimation: int = 1,
     ) -> None:
         super().__init__()
-        self.decimation = decimation
+        self.max_decimation = max_decimation
+        self.exact = False
         self.filters = filters
         self.pooling = pooling
         self.compression = compression
         self.norm = FeatureNorm(num_bands)
 
+    def grids(self) -> Tensor:
+        """``(bands,)`` long: the sample spacing each band's energy is computed at."""
+        support = self.filters.support() + self.pooling.bandwidth()
+        if self.exact:
+            return torch.ones_like(support, dtype=torch.long)
+        return coarsest_grids(support, divisors(self.max_decimation))
+
+    def energies(self, waveform: Tensor) -> Tensor:
+        """Pooled band energies ``(batch, bands, frames)``, every band from its own grid."""
+        samples = waveform.shape[-1]
+        reach = 2 * (self.filters.ringing() + self.pooling.extent)  # both ends, no wrap
+        size = analysis_size(samples, reach, self.max_decimation)
+        spectrum = torch.fft.fft(waveform, n=size)
+        centres, grids = self.filters.center_bins(size), self.grids()
+        decimations = grids.unique().tolist()
+        groups = [(bands, cut_bins(centres[bands], size, decimation))
+                  for decimation in decimations
+                  for bands in [(grids == decimation).nonzero().squeeze(1)]]
+        frames = (samples - 1) // self.pooling.stride + 1
+        pooled = []
+        for decimation, (bands, bins), responses in zip(
+                decimations, groups, self.filters.spectra_at(groups, size), strict=True):
+            energy = SquaredMagnitude.apply(band_envelopes(spectrum, responses, bins, decimation))
+            pooled.append(self.pooling(energy, decimation, bands)[..., :frames])
+        order = torch.cat([bands for bands, _ in groups])
+        return torch.cat(pooled, dim=1)[:, order.argsort()]
+
     def forward(self, waveform: Tensor) -> Tensor:
-        size = analysis_size(waveform.shape[-1], self.filters.taps.numel(), self.decimation)
-        envelope = band_envelopes(
-            waveform, self.filters.spectrum(size), self.filters.center_bins(size), self.decimation
-        )
-        energy = torch.view_as_real(envelope).square().sum(dim=-1)
-        return self.norm(self.compression(self.pooling(energy))).unsqueeze(1)
+        return self.norm(self.compression(self.energies(waveform))).unsqueeze(1)
 
     def learned_filters(self) -> dict[str, Tensor]:
         return self.filters.describe()

@@ -40,7 +40,6 @@ class GaborFilters(nn.Module):
         sample_rate: int,
         min_hz: float = 60.0,
         max_hz: float | None = None,
-        decimation: int = 1,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
@@ -52,8 +51,7 @@ class GaborFilters(nn.Module):
         fwhm_hz = (points[2:] - points[:-2]) / 2
         self.center = nn.Parameter(2 * math.pi * centres_hz / sample_rate)
         self.sigma = nn.Parameter(_FWHM * sample_rate / (math.pi * fwhm_hz))
-        min_sigma = max(4 * _FWHM / math.pi, _BAND_EDGE * decimation / math.pi)
-        self.sigma_range = (min_sigma, kernel_size * _FWHM / math.pi)
+        self.sigma_range = (4 * _FWHM / math.pi, kernel_size * _FWHM / math.pi)
         half = kernel_size // 2
         self.register_buffer("taps", torch.arange(-half, half + 1, dtype=torch.float32), False)
 
@@ -71,16 +69,38 @@ class GaborFilters(nn.Module):
         envelope = torch.exp(-0.5 * (taps / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma)
         return torch.polar(envelope, eta.unsqueeze(1) * taps)
 
-    def spectrum(self, size: int) -> Tensor:
-        """Zero-phase responses on the ``size``-point DFT grid, ``(num_filters, size)``.
+    def spectra_at(self, groups: list[tuple[Tensor, Tensor]], size: int) -> list[Tensor]:
+        """Zero-phase responses at chosen bins of the ``size``-point DFT grid, per group.
 
         The Gaussian ``exp(-sigma^2 (w - eta)^2 / 2)`` is the transform of the untruncated
         filter (unit peak), evaluated in closed form instead of by an FFT of the taps; it
         differs from the ``kernel_size``-tap kernel only for envelopes wider than the kernel.
+
+        Args:
+            groups: ``(bands, bins)`` pairs: ``(n,)`` filter indices and ``(n, width)``
+                bins on the ``size``-point grid.
+
+        Returns:
+            ``(n, width)`` real responses per group: the closed form at just the bins a band
+            is cut to, ``size / width`` times less work than the whole grid.
         """
         eta, sigma = self.constrained()
-        omega = 2 * math.pi * torch.fft.fftfreq(size, device=eta.device)
-        return torch.exp(-0.5 * (sigma.unsqueeze(1) * (omega - eta.unsqueeze(1))) ** 2)
+        responses = []
+        for bands, bins in groups:
+            omega = 2 * math.pi * ((bins + size // 2) % size - size // 2) / size
+            offset = sigma[bands].unsqueeze(1) * (omega - eta[bands].unsqueeze(1))
+            responses.append(torch.exp(-0.5 * offset.square()))
+        return responses
+
+    def support(self) -> Tensor:
+        """Two-sided width (cycles per sample) over which each response exceeds 1e-4,
+        ``(num_filters,)``, detached: ``2 * 4.29 / sigma`` in radians."""
+        return _BAND_EDGE / (math.pi * self.constrained()[1].detach())
+
+    def ringing(self) -> int:
+        """Samples the widest allowed envelope rings on past a crop's end (to 1e-4):
+        its closed-form response is that of the untruncated filter."""
+        return math.ceil(_BAND_EDGE * self.sigma_range[1])
 
     def center_bins(self, size: int) -> Tensor:
         """``(num_filters,)`` DFT bin nearest to each centre frequency."""

@@ -7,6 +7,7 @@ paper's defaults, expressed in milliseconds so they carry over to any sample rat
 
 from __future__ import annotations
 
+from waveform_mir.frontends.convolution import default_max_decimation
 from waveform_mir.frontends.filterbank import FilterbankFrontend
 from waveform_mir.frontends.gabor_filters import GaborFilters
 from waveform_mir.frontends.pcen import PCEN
@@ -33,25 +34,26 @@ def leaf(
     pcen_delta: float = 2.0,
     pcen_root: float = 2.0,
     pcen_smooth_coef: float = 0.04,
-    decimation: int = 4,
+    decimation: int | None = None,
 ) -> FilterbankFrontend:
     """LEAF front-end: ``-> (batch, 1, num_filters, (samples - 1) // stride + 1)``.
 
     ``stride = round(stride_ms * sample_rate / 1000)`` (160 samples, 100 frames/s at 16 kHz);
-    filter and pooling windows span ``window_ms`` (401 taps at 16 kHz). Band energies are
-    computed every ``decimation`` samples (it must divide the stride), which bounds the widest
-    filter to about ``sample_rate / (3.2 * decimation)`` at half maximum (1.25 kHz at 16 kHz
-    for 4; mel initialisation tops out near 0.5 kHz); ``decimation=1`` is LEAF exactly.
+    filter and pooling windows span ``window_ms`` (401 taps at 16 kHz). Each band's energy is
+    computed on the coarsest grid its width allows, at most every ``decimation`` samples
+    (default: the largest divisor of the stride up to 64); the pooling window's support is
+    rounded up to a multiple of it. ``decimation=1`` is LEAF exactly.
     """
     window = _odd_samples(window_ms, sample_rate)
     stride = int(round(stride_ms * sample_rate / 1000))
+    decimation = decimation or default_max_decimation(stride)
     return FilterbankFrontend(
-        filters=GaborFilters(num_filters, window, sample_rate, min_hz, max_hz, decimation),
+        filters=GaborFilters(num_filters, window, sample_rate, min_hz, max_hz),
         pooling=GaussianLowpass(num_filters, window, stride, pool_init_width, decimation),
         compression=PCEN(
             num_filters, alpha=pcen_alpha, delta=pcen_delta, root=pcen_root,
             smooth_coef=pcen_smooth_coef,
         ),
         num_bands=num_filters,
-        decimation=decimation,
+        max_decimation=decimation,
     )

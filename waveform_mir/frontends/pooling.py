@@ -4,86 +4,141 @@ Squared filter outputs are at the sample rate; pooling averages them over a wind
 one value per hop, which is what the "frames" of a spectrogram are. LEAF learns the width of a
 Gaussian window per channel, so each band chooses its own time resolution; a plain moving
 average is the fixed alternative. Both map ``(batch, channels, samples)`` to
-``(batch, channels, (samples - 1) // stride + 1)`` for an odd window centred on each hop.
+``(batch, channels, (samples - 1) // stride + 1)``, one frame centred on every hop of a
+circular sequence (a band's analysis window, its ringing before time 0 at its end).
 
-When energies arrive decimated (one value every ``decimation`` samples), the window is sampled
-on that grid and scaled by ``decimation`` — a Riemann sum of the same integral — so the frame
-values and count match the full-rate computation while the window is smooth (wide) enough.
+Energies may arrive decimated, one value every ``d`` samples, with ``d`` chosen per band
+(:mod:`~waveform_mir.frontends.filterbank`). The window is then sampled on that grid and
+weighted as a trapezoid rule of spacing ``d`` (``d`` inside, ``(d + 1) / 2`` on the two edge
+taps): by Euler-Maclaurin the same sum as the full-rate window's up to derivative terms,
+including the jump at a truncated window's edges, which a plain ``d``-weighted Riemann sum
+would over-count. So frame values and count match the full-rate computation whatever ``d``,
+provided the energy itself is sampled finely enough (:meth:`bandwidth` says how finely); the
+one residue is the derivative jump at a truncated window's edges, about ``1e-3`` relative at
+``d = 32`` for LEAF's initial width, falling as ``d^2``.
+
+The window's half-extent is the filter window's half rounded up to a multiple of
+``max_decimation``, so that every permitted grid has a tap on both edges; with
+``max_decimation=1`` it is LEAF's window exactly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+_TAIL = math.sqrt(2 * math.log(1e4))  # a Gaussian falls to 1e-4 of its peak at this many sigmas
 
-class GaussianLowpass(nn.Module):
+
+class WindowPooling(nn.Module):
+    """Shared machinery: a per-channel window on any decimated grid, applied depthwise.
+
+    Subclasses give :meth:`window_values` (the window at given offsets, in units of the
+    half-window) and :meth:`bandwidth`.
+    """
+
+    def __init__(self, kernel_size: int, stride: int, max_decimation: int = 1) -> None:
+        super().__init__()
+        if stride % max_decimation:
+            raise ValueError(f"decimation {max_decimation} must divide the pooling stride {stride}")
+        self.stride = stride
+        self.half = (kernel_size - 1) // 2  # the window's scale, in samples
+        self.extent = -(-self.half // max_decimation) * max_decimation  # its support, ± samples
+
+    def window_values(self, offsets: Tensor, channels: Tensor | None) -> Tensor:
+        """The window at ``offsets`` (samples / half), ``(channels, taps)``."""
+        raise NotImplementedError
+
+    def bandwidth(self) -> Tensor:
+        """One-sided frequency (cycles per sample) above which each window's response is
+        negligible, ``(channels,)``, detached: what energies need beside the band's width."""
+        raise NotImplementedError
+
+    def weights(self, decimation: int, channels: Tensor | None, device: torch.device) -> Tensor:
+        """Trapezoid weights on the grid of spacing ``decimation``, ``(channels, 1, taps)``."""
+        reach = self.extent // decimation
+        grid = torch.arange(-reach, reach + 1, device=device, dtype=torch.float32)
+        rule = torch.full_like(grid, float(decimation))
+        rule[[0, -1]] = (decimation + 1) / 2
+        if reach >= 2:  # the derivative jump at the edges, by one-sided differences
+            slope = (decimation**2 - 1) / (12 * decimation)
+            rule[[0, -1]] -= slope
+            rule[[1, -2]] += slope
+        return (self.window_values(grid * decimation / self.half, channels) * rule).unsqueeze(1)
+
+    def forward(self, energy: Tensor, decimation: int = 1, channels: Tensor | None = None
+                ) -> Tensor:
+        """``(batch, bands, points)`` -> ``(batch, bands, (points - 1) // hop + 1)``, with
+        ``hop = stride / decimation``: frames centred on every hop of a circular sequence
+        (its last samples are the ones before its first), as a band's whole analysis
+        window is.
+
+        ``channels`` (long, ``(bands,)``) names which of the module's channels the bands
+        are, when only a group of them arrives at this decimation; ``None`` means all.
+        """
+        window = self.weights(decimation, channels, energy.device).to(energy.dtype)
+        if window.shape[0] == 1 and energy.shape[1] > 1:
+            window = window.expand(energy.shape[1], -1, -1)
+        reach = window.shape[-1] // 2
+        padded = F.pad(energy, (reach, reach), mode="circular")
+        return F.conv1d(padded, window, stride=self.stride // decimation, groups=energy.shape[1])
+
+
+class GaussianLowpass(WindowPooling):
     """Depthwise Gaussian window with a learnable width per channel (LEAF's pooling).
 
     The width is a fraction of the half-window, clamped to ``[2 / kernel_size, 0.5]`` so the
     window neither degenerates to a single tap nor gets truncated into a box.
     """
 
-    def __init__(
-        self,
-        num_channels: int,
-        kernel_size: int,
-        stride: int,
-        init_width: float = 0.4,
-        decimation: int = 1,
-    ) -> None:
-        super().__init__()
-        self.stride, self.decimation = _decimated_stride(stride, decimation), decimation
+    def __init__(self, num_channels: int, kernel_size: int, stride: int,
+                 init_width: float = 0.4, max_decimation: int = 1) -> None:
+        super().__init__(kernel_size, stride, max_decimation)
         self.width = nn.Parameter(torch.full((num_channels,), init_width))
-        self.width_range = (2.0 * decimation / kernel_size, 0.5)
-        half = (kernel_size - 1) // 2
-        taps = torch.arange(-(half // decimation), half // decimation + 1, dtype=torch.float32)
-        self.register_buffer("offsets", taps * decimation / half, persistent=False)
+        self.width_range = (2.0 / kernel_size, 0.5)
 
-    def window(self) -> Tensor:
-        """Gaussian windows on the decimated grid, ``(channels, 1, taps)``; peak 1 per sample."""
-        width = self.width.clamp(*self.width_range).unsqueeze(1)
-        return self.decimation * torch.exp(-0.5 * (self.offsets / width) ** 2).unsqueeze(1)
+    def constrained_width(self) -> Tensor:
+        return self.width.clamp(*self.width_range)
 
-    def forward(self, energy: Tensor) -> Tensor:
-        window = self.window()
-        return F.conv1d(
-            energy, window, stride=self.stride, padding=window.shape[-1] // 2,
-            groups=energy.shape[1],
-        )
+    def window_values(self, offsets: Tensor, channels: Tensor | None) -> Tensor:
+        width = self.constrained_width()
+        width = (width if channels is None else width[channels]).unsqueeze(1)
+        return torch.exp(-0.5 * (offsets / width) ** 2)
+
+    def bandwidth(self) -> Tensor:
+        sigma_samples = self.constrained_width().detach() * self.half
+        return _TAIL / (2 * math.pi * sigma_samples)
 
 
-class MovingAverage(nn.Module):
-    """Fixed box-car average (zero-padded at the edges); no parameters.
+class MovingAverage(WindowPooling):
+    """Fixed box-car average of ``2 half + 1`` samples (zero-padded at the edges).
 
-    On a decimated grid the box's sharp edges let some energy fluctuation alias into the
-    frames (about 0.4% typical, up to ~10% on single frames); use ``decimation=1`` or the
-    Gaussian window where that matters.
+    A box's response decays only as ``1 / f``, so on a decimated grid some energy
+    fluctuation still aliases into the frames (about 0.4 % typical, up to ~10 % on single
+    frames at a grid of 4); use ``decimation=1`` or the Gaussian window where that matters.
     """
 
-    def __init__(
-        self, num_channels: int, kernel_size: int, stride: int, decimation: int = 1
-    ) -> None:
-        super().__init__()
-        del num_channels  # same signature as the learnable pooling; the average is shared
-        taps = 2 * ((kernel_size - 1) // 2 // decimation) + 1
-        stride = _decimated_stride(stride, decimation)
-        self.pool = nn.AvgPool1d(taps, stride=stride, padding=taps // 2)
+    def __init__(self, num_channels: int, kernel_size: int, stride: int,
+                 max_decimation: int = 1) -> None:
+        super().__init__(kernel_size, stride, max_decimation)
+        self.num_channels = num_channels
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)
 
-    def forward(self, energy: Tensor) -> Tensor:
-        return self.pool(energy)
+    def window_values(self, offsets: Tensor, channels: Tensor | None) -> Tensor:
+        inside = (offsets.abs() <= self.extent / self.half + 1e-6).float()
+        return (inside / (2 * self.extent + 1)).unsqueeze(0)
 
-
-def _decimated_stride(stride: int, decimation: int) -> int:
-    if stride % decimation:
-        raise ValueError(f"decimation {decimation} must divide the pooling stride {stride}")
-    return stride // decimation
+    def bandwidth(self) -> Tensor:
+        # the main lobe and the first sidelobes: 4 / (window length) cycles per sample
+        return torch.full((self.num_channels,), 4.0 / (2 * self.extent + 1),
+                          device=self._anchor.device)
 
 
-FILTERBANK_POOLINGS: dict[str, Callable[..., nn.Module]] = {
+FILTERBANK_POOLINGS: dict[str, Callable[..., WindowPooling]] = {
     "gaussian": GaussianLowpass,
     "avg": MovingAverage,
 }

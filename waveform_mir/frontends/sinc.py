@@ -11,12 +11,19 @@ same backbone.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from waveform_mir.frontends.base import Frontend, OutputKind
 from waveform_mir.frontends.compression import LogCompression
-from waveform_mir.frontends.convolution import analysis_size, band_envelopes, fft_conv1d
+from waveform_mir.frontends.convolution import (
+    analysis_size,
+    band_envelopes,
+    cut_bins,
+    default_max_decimation,
+    fft_conv1d,
+)
 from waveform_mir.frontends.filterbank import FilterbankFrontend
 from waveform_mir.frontends.normalisation import FeatureNorm
 from waveform_mir.frontends.pooling import FILTERBANK_POOLINGS
@@ -42,11 +49,14 @@ class SincConvFrontend(Frontend):
         self.norm = FeatureNorm(num_filters)
 
     def forward(self, waveform: Tensor) -> Tensor:
-        frames = waveform.shape[-1] // self.pool
+        samples = waveform.shape[-1]
+        frames = samples // self.pool
         if self.envelope:
-            size = analysis_size(waveform.shape[-1], self.filters.taps.numel(), self.pool)
-            spectra, centres = self.filters.spectrum(size), self.filters.center_bins(size)
-            magnitude = band_envelopes(waveform, spectra, centres, self.pool).abs()
+            size = analysis_size(samples, self.filters.taps.numel(), self.pool)
+            bins = cut_bins(self.filters.center_bins(size), size, self.pool)
+            responses = self.filters.spectrum(size).gather(1, bins)
+            spectrum = torch.fft.fft(waveform, n=size)
+            magnitude = band_envelopes(spectrum, responses, bins, self.pool).abs()
         else:
             magnitude = F.max_pool1d(fft_conv1d(waveform, self.filters()).abs(), self.pool)
         return self.norm(magnitude[..., :frames])
@@ -90,28 +100,25 @@ def sinc_fbank(
     pooling: str = "gaussian",
     min_low_hz: float = 50.0,
     min_band_hz: float = 50.0,
-    decimation: int = 4,
+    decimation: int | None = None,
 ) -> FilterbankFrontend:
     """SincNet filters as a log spectrogram: ``-> (batch, 1, num_filters, frames)``.
 
     ``pooling`` is ``"gaussian"`` (learnable width per band) or ``"avg"`` over ``pool_size``
     samples; the hop defaults to the mel baseline's, so both give the same frame count. 40
-    bands (as in LEAF) match the LEAF front-end. Band energies are computed every
-    ``decimation`` samples (it must divide the hop), so bands are limited to
-    ``sample_rate / decimation`` minus the window's transition width.
+    bands (as in LEAF) match the LEAF front-end. Each band's energy is computed on the
+    coarsest grid its width allows, at most every ``decimation`` samples (default: the
+    largest divisor of the hop up to 64); ``decimation=1`` filters every band at the full rate.
     """
     if pooling not in FILTERBANK_POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose from {sorted(FILTERBANK_POOLINGS)}")
     pool_size += 1 - pool_size % 2  # odd, so frames stay centred
-    transition_hz = 4 * sample_rate / kernel_size  # main lobe of the Hamming window
-    max_band_hz = sample_rate / decimation - transition_hz
+    decimation = decimation or default_max_decimation(hop_length)
     return FilterbankFrontend(
-        filters=SincFilters(
-            num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz, max_band_hz
-        ),
+        filters=SincFilters(num_filters, kernel_size, sample_rate, min_low_hz, min_band_hz),
         pooling=FILTERBANK_POOLINGS[pooling](num_filters, pool_size, hop_length,
-                                             decimation=decimation),
+                                             max_decimation=decimation),
         compression=LogCompression(),
         num_bands=num_filters,
-        decimation=decimation,
+        max_decimation=decimation,
     )

@@ -1,0 +1,167 @@
+"""The per-band-grid fast path of LEAF and the SincNet filterbank against the exact one.
+
+The fast path computes each band's energy on the coarsest grid its width and its pooling
+window allow (:mod:`waveform_mir.frontends.filterbank`); ``exact = True`` puts every band on
+the full-rate grid. A wrong grid choice, a wrong quadrature weight or a wrong bin cut shows
+here as a mismatch in the frames or in the gradients of the filter parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+
+from waveform_mir.frontends import build_frontend
+from waveform_mir.frontends.convolution import fft_conv1d
+from waveform_mir.model import WaveformClassifier
+
+SAMPLE_RATE = 16000
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def fast_and_exact(config: dict) -> tuple[torch.nn.Module, torch.nn.Module]:
+    fast = build_frontend(config, sample_rate=SAMPLE_RATE).eval()
+    exact = copy.deepcopy(fast)
+    exact.exact = True
+    return fast, exact
+
+
+def spread_over_the_whole_range(frontend: torch.nn.Module) -> None:
+    """Centres from 50 Hz to 7.5 kHz, widths from the narrowest to the widest allowed."""
+    filters = frontend.filters
+    bands = filters.center.numel() if hasattr(filters, "center") else filters.low_.numel()
+    with torch.no_grad():
+        if hasattr(filters, "center"):  # Gabor: eta in rad/sample, sigma in samples
+            filters.center.copy_(torch.linspace(50, 7500, bands) * 2 * math.pi / SAMPLE_RATE)
+            low, high = filters.sigma_range
+            filters.sigma.copy_(torch.logspace(math.log10(high), math.log10(low), bands))
+        else:  # sinc: low cut-off and band in cycles/sample
+            filters.low_.copy_(torch.linspace(0, 6000, bands) / SAMPLE_RATE)
+            filters.band_.copy_(torch.logspace(math.log10(30), math.log10(4000), bands)
+                                / SAMPLE_RATE)
+
+
+def gradients(frontend: torch.nn.Module, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
+    frontend.zero_grad()
+    weights = torch.linspace(0.5, 1.5, frontend.energies(waveform).shape[-1])
+    (frontend.energies(waveform).log() * weights).sum().backward()
+    return {name: p.grad.clone() for name, p in frontend.named_parameters()
+            if p.grad is not None}
+
+
+def make_signals() -> torch.Tensor:
+    """Noise plus a chirp and a click: broadband, moving and sudden content."""
+    generator = torch.Generator().manual_seed(0)
+    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
+    chirp = torch.sin(2 * math.pi * (100 + 3000 * t) * t)
+    noise = torch.randn(3, SAMPLE_RATE, generator=generator) * 0.1
+    click = torch.zeros(SAMPLE_RATE)
+    click[5000] = 1.0
+    return noise + torch.stack([chirp, click, 0 * t])
+
+
+SIGNALS = make_signals()
+CONFIGS = {
+    "leaf": {"name": "leaf", "num_filters": 32, "stride_ms": 16.0},
+    "sinc_fbank": {"name": "sinc_fbank", "num_filters": 32, "hop_length": 256},
+}
+# Worst relative error of one frame's energy: Gaussian responses are cut where they are
+# 1e-4; a windowed sinc's sidelobes decay slowly, and its cut leaves up to 1e-2 on a
+# quiet frame (SincFilters.support), and about 1 % of the gradient of the lowest bands'
+# low cut-offs, whose derivative kernels spread over the sidelobes.
+WORST = {"leaf": 5e-3, "sinc_fbank": 2e-2}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("spread", [False, True], ids=["initial", "whole-range"])
+def test_fast_energies_and_gradients_match_the_full_rate_ones(name: str, spread: bool) -> None:
+    fast, exact = fast_and_exact(CONFIGS[name])
+    if spread:
+        spread_over_the_whole_range(fast)
+        spread_over_the_whole_range(exact)
+    grids = fast.grids()
+    assert grids.max() >= 16, "narrow bands must get coarse grids, or nothing is saved"
+    if spread:
+        assert grids.min() <= 4, "the widest bands must get fine grids"
+    with torch.no_grad():
+        ours, reference = fast.energies(SIGNALS), exact.energies(SIGNALS)
+    relative = (ours - reference).abs() / reference
+    assert relative.median() < 1e-4 and relative.max() < WORST[name]
+    ours_grad, reference_grad = gradients(fast, SIGNALS), gradients(exact, SIGNALS)
+    assert set(ours_grad) == set(reference_grad) and ours_grad
+    for parameter, expected in reference_grad.items():
+        error = (ours_grad[parameter] - expected).norm() / expected.norm()
+        assert error < WORST[name], f"{name}.{parameter}: gradient off by {error:.1e}"
+
+
+def test_a_band_forced_onto_too_coarse_a_grid_is_caught() -> None:
+    """The check above can fail: the widest bands on the narrowest bands' grid alias."""
+    fast, exact = fast_and_exact(CONFIGS["leaf"])
+    spread_over_the_whole_range(fast)
+    spread_over_the_whole_range(exact)
+    fast.grids = lambda: torch.full((32,), 32)
+    with torch.no_grad():
+        relative = (fast.energies(SIGNALS) - exact.energies(SIGNALS)).abs() / exact.energies(
+            SIGNALS)
+    assert relative.max() > 0.05
+
+
+def test_exact_leaf_is_a_time_domain_gabor_filterbank_with_gaussian_pooling() -> None:
+    """The full-rate path against direct convolution with long Gabor kernels: each band
+    signal with its ringing past the crop, squared, summed under the Gaussian window."""
+    _, exact = fast_and_exact(CONFIGS["leaf"])
+    filters, pooling = exact.filters, exact.pooling
+    eta, sigma = (value.detach() for value in filters.constrained())
+    half = filters.ringing()
+    taps = torch.arange(-half, half + 1, dtype=torch.float32)
+    kernels = torch.polar(torch.exp(-0.5 * (taps / sigma[:, None]) ** 2)
+                          / (math.sqrt(2 * math.pi) * sigma[:, None]), eta[:, None] * taps)
+    margin = half + pooling.extent
+    padded = torch.nn.functional.pad(SIGNALS, (margin, margin))
+    energy = fft_conv1d(padded, kernels).abs().square()  # (batch, bands, padded samples)
+    offsets = torch.arange(-pooling.extent, pooling.extent + 1)
+    window = torch.exp(-0.5 * (offsets / (pooling.constrained_width()[:, None].detach()
+                                          * pooling.half)) ** 2)
+    centres = margin + torch.arange(0, SAMPLE_RATE, pooling.stride)
+    windows = energy[..., centres[:, None] + offsets]  # (batch, bands, frames, taps)
+    expected = (windows * window[None, :, None, :]).sum(-1)
+    with torch.no_grad():
+        ours = exact.energies(SIGNALS)
+    torch.testing.assert_close(ours, expected, rtol=2e-3, atol=1e-9)
+
+
+def test_fast_and_exact_leaf_move_their_filters_the_same_way() -> None:
+    """Twenty Adam steps on a tone-versus-noise task, from one seed, fast and exact."""
+    def trained(exact: bool) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        model = WaveformClassifier({"name": "leaf", "num_filters": 16, "stride_ms": 16.0},
+                                   {"name": "short_chunk_cnn", "width": 4},
+                                   id2label={0: "tone", 1: "noise"}, sample_rate=SAMPLE_RATE)
+        model.frontend.exact = exact
+        optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
+        generator = torch.Generator().manual_seed(1)
+        t = torch.arange(SAMPLE_RATE // 2) / SAMPLE_RATE
+        for _ in range(20):
+            pitch = 200 + 1500 * torch.rand(4, 1, generator=generator)
+            tones = torch.sin(2 * math.pi * pitch * t)
+            noise = torch.randn(4, t.numel(), generator=generator)
+            waveform = 0.1 * torch.cat([tones, noise])
+            labels = torch.tensor([0] * 4 + [1] * 4)
+            loss = torch.nn.functional.cross_entropy(model(waveform), labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        return model.frontend.learned_filters()
+
+    start = build_frontend(CONFIGS["leaf"] | {"num_filters": 16}, sample_rate=SAMPLE_RATE
+                           ).learned_filters()
+    fast, exact = trained(False), trained(True)
+    for key in ("center_hz", "bandwidth_hz"):
+        moved_fast, moved_exact = fast[key] - start[key], exact[key] - start[key]
+        assert moved_exact.abs().max() > 1.0, f"{key}: the filters must move to compare"
+        cosine = torch.nn.functional.cosine_similarity(moved_fast, moved_exact, dim=0)
+        assert cosine > 0.98, f"{key}: fast and exact moved differently ({cosine:.3f})"
+        assert (moved_fast - moved_exact).norm() < 0.2 * moved_exact.norm()
