@@ -8,6 +8,8 @@ The raw nnAudio parametrisation, driven the same way, is shown to break them.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -102,3 +104,34 @@ def test_learned_filters_are_reported_as_the_computation_uses_them(name):
     learned = frontend.learned_filters()
     expected = {"nnaudio_mel": {"mel_basis"}, "nnaudio_cqt": {"center_hz", "bandwidth_hz"}}
     assert set(learned) == expected[name]
+
+
+def test_fast_learnable_cqt_matches_its_time_domain_convolution():
+    """The spectral path (closed-form kernel spectra, folding, short kernels in time) against
+    the convolution with every tap, on outputs and on the gradients of f and Q, also after
+    the bins moved and sharpened or widened."""
+    frontend = build_frontend({"name": "nnaudio_cqt", "f_min": 32.7, "n_bins": 84},
+                              sample_rate=SAMPLE_RATE)
+    fast = frontend.transform
+    generator = torch.Generator().manual_seed(0)
+    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
+    signals = torch.randn(3, SAMPLE_RATE, generator=generator) * 0.1
+    signals[0] += torch.sin(2 * np.pi * 440 * t)
+    for moved in (False, True):
+        if moved:
+            with torch.no_grad():
+                fast.log_frequency += 0.02 * torch.randn(84, generator=generator)
+                fast.log_q += 0.3 * torch.randn(84, generator=generator)
+        exact = copy.deepcopy(fast)
+        exact.exact = True
+        outputs, grads = [], []
+        for transform in (fast, exact):
+            transform.zero_grad()
+            out = transform(signals)
+            out.log().sum().backward()
+            outputs.append(out.detach())
+            grads.append([p.grad.clone() for p in (transform.log_frequency, transform.log_q)])
+        relative = (outputs[0] - outputs[1]).abs() / outputs[1]
+        assert relative.median() < 1e-4 and relative.max() < 2e-2
+        for ours, reference in zip(*grads, strict=True):
+            assert (ours - reference).norm() < 1e-2 * reference.norm()
