@@ -114,56 +114,75 @@ def add_ratios(rows: list[dict[str, Any]], name_key: str = "frontend",
             row[key.removesuffix("_s") + "_ratio"] = row[key] / baseline[key]
 
 
-def bench_grid_cell(grid: AblationGrid, variant: str, args: argparse.Namespace,
-                    device: torch.device) -> dict[str, Any]:
-    """One grid cell as ``ablate`` builds it: its whole training step and its front-end.
+class GridCell:
+    """One grid cell as ``ablate`` builds it, timed a round at a time.
 
     The step is the training loop's own (random gain, mixup, the task's loss, backward,
     gradient clipping, AdamW with the recipe's groups) on a batch of the recipe's size and
-    crop length; only the data are random.
+    crop length; only the data are random. The front-end alone is timed forward + backward.
     """
-    seed = grid.cells()[0][1]
-    recipe = grid.cell_recipe(variant, seed, Path("/nonexistent-bench-output"), args.set)
-    cfg, data = recipe.train, recipe.data
-    labels = {i: str(i) for i in range(args.classes)}
-    model = build_model_for_data(recipe.model, data, labels).to(device).train()
-    optimizer = build_optimizer(model, cfg)
-    batch = {"waveform": 0.1 * torch.randn(cfg.batch_size, data.crop_samples, device=device),
-             "label": torch.randint(args.classes, (cfg.batch_size,), device=device)}
 
-    def train_step() -> None:
-        loss = training_loss(model, batch, cfg, data.task, args.classes, None)
+    def __init__(self, grid: AblationGrid, variant: str, args: argparse.Namespace,
+                 device: torch.device) -> None:
+        seed = grid.cells()[0][1]
+        self.recipe = grid.cell_recipe(variant, seed, Path("/nonexistent-bench-output"), args.set)
+        self.variant, self.args, self.device = variant, args, device
+        cfg, data = self.recipe.train, self.recipe.data
+        labels = {i: str(i) for i in range(args.classes)}
+        self.model = build_model_for_data(self.recipe.model, data, labels).to(device).train()
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.batch = {
+            "waveform": 0.1 * torch.randn(cfg.batch_size, data.crop_samples, device=device),
+            "label": torch.randint(args.classes, (cfg.batch_size,), device=device),
+        }
+        self.times: dict[str, list[float]] = {"train_step_s": [], "frontend_fwd_bwd_s": []}
+        self.peak_mib: float | None = None
+
+    def train_step(self) -> None:
+        cfg = self.recipe.train
+        loss = training_loss(self.model, self.batch, cfg, self.recipe.data.task,
+                             self.args.classes, None)
         loss.backward()
         if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
 
-    def frontend_step() -> None:
-        model.zero_grad(set_to_none=True)
-        out = model.frontend(batch["waveform"])
+    def frontend_step(self) -> None:
+        self.model.zero_grad(set_to_none=True)
+        out = self.model.frontend(self.batch["waveform"])
         if out.requires_grad:
             out.square().mean().backward()
 
-    timing = {"warmup": args.warmup, "repeats": args.repeats}
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-        step_seconds = median_seconds(train_step, device, **timing)
-        frontend_seconds = median_seconds(frontend_step, device, **timing)
-    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    return {
-        "variant": variant,
-        "frontend": recipe.model.frontend["name"],
-        "backbone": recipe.model.backbone["name"],
-        "batch": f"{cfg.batch_size} x {data.crop_seconds:g} s",
-        "model_parameters": sum(p.numel() for p in model.parameters()),
-        "frontend_fwd_bwd_s": frontend_seconds,
-        "train_step_s": step_seconds,
-        "train_clips_per_s": cfg.batch_size / step_seconds,
-        "precision": args.precision,
-        "peak_gpu_mib": peak,
-    }
+    def time_once(self, keep: bool) -> None:
+        """One timing of each measurement; ``keep=False`` for warm-up rounds."""
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        bf16 = self.args.precision == "bf16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            step = median_seconds(self.train_step, self.device, warmup=0, repeats=1)
+            frontend = median_seconds(self.frontend_step, self.device, warmup=0, repeats=1)
+        if self.device.type == "cuda":
+            self.peak_mib = torch.cuda.max_memory_allocated(self.device) / 2**20
+        if keep:
+            self.times["train_step_s"].append(step)
+            self.times["frontend_fwd_bwd_s"].append(frontend)
+
+    def row(self) -> dict[str, Any]:
+        cfg, data, model = self.recipe.train, self.recipe.data, self.recipe.model
+        step = statistics.median(self.times["train_step_s"])
+        return {
+            "variant": self.variant,
+            "frontend": model.frontend["name"],
+            "backbone": model.backbone["name"],
+            "batch": f"{cfg.batch_size} x {data.crop_seconds:g} s",
+            "model_parameters": sum(p.numel() for p in self.model.parameters()),
+            "frontend_fwd_bwd_s": statistics.median(self.times["frontend_fwd_bwd_s"]),
+            "train_step_s": step,
+            "train_clips_per_s": cfg.batch_size / step,
+            "precision": self.args.precision,
+            "peak_gpu_mib": self.peak_mib,
+        }
 
 
 def render_grid(rows: list[dict[str, Any]], title: str, reference: str) -> Table:
@@ -236,14 +255,23 @@ def parse_args() -> argparse.Namespace:
 
 
 def grid_rows(args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:
-    """Every (chosen) variant of ``--grid``, the reference first, with ratios to it."""
+    """Every (chosen) variant of ``--grid``, the reference first, with ratios to it.
+
+    The cells are timed in interleaved rounds (each cell once per round, ``--repeats``
+    rounds after ``--warmup``), so a machine that slows down or speeds up mid-run shifts
+    every cell alike and the ratios hold; each time is a cell's median over the rounds.
+    """
     grid = AblationGrid.load(args.grid)
     chosen = args.variants or list(grid.variants)
     names = [args.reference, *(name for name in chosen if name != args.reference)]
-    rows = []
+    cells = []
     for name in names:
         torch.manual_seed(0)
-        rows.append(bench_grid_cell(grid, name, args, device))
+        cells.append(GridCell(grid, name, args, device))
+    for round_index in range(args.warmup + args.repeats):
+        for cell in cells:
+            cell.time_once(keep=round_index >= args.warmup)
+    rows = [cell.row() for cell in cells]
     add_ratios(rows, name_key="variant", reference=args.reference, times=GRID_TIMES)
     return rows
 
