@@ -140,7 +140,7 @@ class LearnableConstantQ(nn.Module):
                 product = spectrum[:, unwrapped % size] * self._responses(bins, unwrapped, size)
                 folded = product.unflatten(-1, (width // folds, folds)).sum(dim=-2)
                 sampled = torch.fft.ifft(folded, dim=-1)[..., :frames] / self.hop_length
-            power.append((bins, torch.view_as_real(sampled).square().sum(dim=-1)))
+            power.append((bins, sampled.real.square() + sampled.imag.square()))
         order = torch.cat([bins for bins, _ in power]).argsort()
         return torch.cat([values for _, values in power], dim=1)[:, order]
 

@@ -75,13 +75,16 @@ class SincFilters(nn.Module):
 
         Negative frequencies are dropped and positive ones doubled (the analytic filter), so
         the output's squared modulus is the band's energy envelope whatever the decimation.
+        The kernels are symmetric, so centred on tap 0 their responses are real: one real
+        FFT gives them.
         """
         kernels = self()
         half = kernels.shape[-1] // 2
         padded = F.pad(kernels, (0, size - kernels.shape[-1]))
-        response = torch.fft.fft(torch.roll(padded, -half, dims=-1))
-        frequency = torch.fft.fftfreq(size, device=kernels.device)
-        return response * (2.0 * (frequency > 0) + (frequency == 0))
+        positive = torch.fft.rfft(torch.roll(padded, -half, dims=-1)).real  # (filters, size/2+1)
+        frequency = torch.fft.rfftfreq(size, device=kernels.device)
+        analytic = positive * (2.0 * (frequency > 0) * (frequency < 0.5) + (frequency == 0))
+        return F.pad(analytic, (0, size - analytic.shape[-1]))
 
     def spectra_at(self, groups: list[tuple[Tensor, Tensor]], size: int) -> list[Tensor]:
         """The responses of :meth:`spectrum` at chosen DFT bins, for each ``(bands, bins)``
