@@ -115,7 +115,7 @@ class GaussianLowpass(WindowPooling):
 
 
 class MovingAverage(WindowPooling):
-    """Fixed box-car average of ``2 half + 1`` samples (zero-padded at the edges).
+    """Fixed box-car average over ``2 extent + 1`` samples; no parameters.
 
     A box's response decays only as ``1 / f``, so on a decimated grid some energy
     fluctuation still aliases into the frames (about 0.4 % typical, up to ~10 % on single
