@@ -60,8 +60,9 @@ class FilterbankFrontend(Frontend):
     """filters -> |envelope|^2 on per-band grids -> pooling -> compression -> per-band norm.
 
     Args:
-        filters: provides ``spectrum(n) -> (bands, n)``, ``center_bins(n) -> (bands,)``,
-            ``spectra_at(groups, n)`` (the same at chosen bins), ``support() -> (bands,)``
+        filters: provides ``center_bins(n) -> (bands,)`` (on an ``n``-point DFT grid),
+            ``spectra_at(groups, n)`` (zero-phase responses at chosen bins of that grid,
+            one ``(n_bands, width)`` tensor per group), ``support() -> (bands,)``
             (two-sided width in cycles per sample, detached), ``ringing()`` (samples a
             band signal lasts past the crop) and ``describe()`` with at least ``center_hz``
             and ``bandwidth_hz``.
