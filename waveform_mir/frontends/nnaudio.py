@@ -106,6 +106,7 @@ def nnaudio_cqt(
     n_bins: int = 84,
     bins_per_octave: int = 12,
     trainable: bool = True,
+    exact: bool = False,
 ) -> TimeFrequencyFrontend:
     """Log-magnitude constant-Q transform: ``-> (batch, 1, n_bins, frames)``.
 
@@ -113,7 +114,8 @@ def nnaudio_cqt(
     kernels regenerated from each bin's learnable centre frequency and Q
     (:class:`~waveform_mir.frontends.constant_q.LearnableConstantQ`). The lowest bin sets the
     kernel length, so the clip must be longer than half of it (about 0.3 s for 32.7 Hz).
-    ``n_bins`` is reduced, if needed, to keep the top bin below Nyquist.
+    ``n_bins`` is reduced, if needed, to keep the top bin below Nyquist. The trainable
+    transform is computed from its kernels' spectra; ``exact`` convolves every tap instead.
     """
     from nnAudio.features import CQT1992v2
 
@@ -121,8 +123,9 @@ def nnaudio_cqt(
     if trainable:
         frequencies = f_min * 2.0 ** (torch.arange(n_bins, dtype=torch.float64) / bins_per_octave)
         q = 1.0 / (2 ** (1 / bins_per_octave) - 1)
-        return TimeFrequencyFrontend(
-            LearnableConstantQ(sample_rate, frequencies, q, hop_length), num_bins=n_bins)
+        transform = LearnableConstantQ(sample_rate, frequencies, q, hop_length)
+        transform.exact = exact
+        return TimeFrequencyFrontend(transform, num_bins=n_bins)
     transform = CQT1992v2(
         sr=sample_rate, hop_length=hop_length, fmin=f_min, n_bins=n_bins,
         bins_per_octave=bins_per_octave, output_format="Magnitude",
