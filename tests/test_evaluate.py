@@ -4,6 +4,7 @@ the files it promises, and calibration of a checkpoint after the fact."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -20,7 +21,33 @@ def test_evaluate_reproduces_the_training_run_test_scores(run_dir, tmp_path, cap
     for key in ("accuracy", "macro_f1", "log_loss", "num_examples"):
         assert scores[key] == pytest.approx(trained[key], abs=1e-6), key
     assert (tmp_path / "confusion_test.png").stat().st_size > 0
-    assert "precision" in capsys.readouterr().out  # the per-class table
+    printed = capsys.readouterr().out
+    assert "precision" in printed  # the per-class table
+    assert re.search(r"accuracy \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", printed)
+
+
+def test_test_scores_carry_intervals_drawn_from_the_saved_tracks(run_dir, tmp_path):
+    """Training and ``evaluate`` write each headline score's 95 % interval over the test
+    tracks, and the per-track outputs it came from: one row per track, the scores
+    recomputed from them equal to those reported."""
+    from waveform_mir.evaluation.track_outputs import TrackOutputs
+    from waveform_mir.evaluation.uncertainty import Bootstrap, row_intervals
+
+    assert main(["evaluate", str(run_dir), "--out", str(tmp_path), "--resamples", "200"]) == 0
+    for folder, resamples in ((run_dir, 1000), (tmp_path, 200)):
+        scores = json.loads((folder / "metrics_test.json").read_text())
+        assert scores["bootstrap"]["tracks"] == scores["num_examples"] == 16
+        assert scores["bootstrap"]["resamples"] == resamples
+        tracks = TrackOutputs.load(folder / "test_tracks.npz")
+        assert len(tracks.track_ids) == 16 and len(set(tracks.track_ids)) == 16
+        recomputed = tracks.scores()
+        for metric in ("accuracy", "macro_f1", "log_loss"):
+            low, high = scores["intervals"][metric]
+            assert low <= scores[metric] <= high, metric
+            assert recomputed[metric] == scores[metric], metric
+        assert scores["intervals"] == {
+            metric: list(bounds)
+            for metric, bounds in row_intervals([tracks], Bootstrap(resamples)).items()}
 
 
 def test_evaluate_can_calibrate_a_checkpoint_on_another_split(run_dir, tmp_path, capsys):
@@ -71,7 +98,18 @@ def test_an_ensemble_scores_the_mean_of_its_members(run_dir, tmp_path, capsys):
     assert second["log_loss"] != pytest.approx(first["log_loss"])
     # -log is convex: the loss of the mean probability is at most the mean of the losses
     assert scores["log_loss"] <= (first["log_loss"] + second["log_loss"]) / 2 + 1e-9
-    assert "members' mean" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "members' mean" in printed and "paired on the same tracks" in printed
+    for row in (scores, first, second, scores["members_mean"]):
+        for metric in ("accuracy", "macro_f1", "log_loss"):
+            low, high = row["intervals"][metric]
+            assert low <= row[metric] <= high, metric
+    versus = {c["metric"]: c for c in scores["versus_members"]}
+    assert versus["log_loss"]["difference"] == pytest.approx(
+        scores["log_loss"] - scores["members_mean"]["log_loss"])
+    assert all(c["verdict"] in ("better", "worse", "not distinguishable")
+               for c in versus.values())
+    assert (out / "test_tracks.npz").is_file()
 
 
 def test_the_average_and_its_temperature():

@@ -12,8 +12,9 @@ crops, cached or streamed (:mod:`waveform_mir.training.batches`), waveform augme
 warm-up + cosine schedule, gradient clipping, evaluating on
 validation chunks every ``eval_every`` steps and keeping the best model by the shared rule
 of :mod:`waveform_mir.evaluation.selection`) →
-calibrate and score the best model on test at track level → write metrics, plots and a
-model card.
+calibrate and score the best model on test at track level, with 95 % intervals over the
+test tracks → write metrics, plots, the per-track test outputs (``test_tracks.npz``, what
+``ablate`` draws its intervals and paired comparisons from) and a model card.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.data.labels import label_targets
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.selection import SELECTION_RULE, rule_for
+from waveform_mir.evaluation.track_outputs import TRACKS_FILE, TrackOutputs
 from waveform_mir.model import WaveformClassifier, build_model_for_data
 from waveform_mir.reports.filters import plot_filters, save_filters, snapshot_filters
 from waveform_mir.reports.metrics import report, write_model_card
@@ -180,11 +182,12 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     best = WaveformClassifier.from_pretrained(run.best_dir).to(accelerator.device)
     if cfg.calibrate and evaluator.has("validation"):
         calibrate_best(best, evaluator, run.best_dir)
-    test_scores = evaluator.scores(best, "test") if evaluator.has("test") else None
+    test_scores, test_tracks = (evaluator.tested(best, "test") if evaluator.has("test")
+                                else (None, None))
     if accelerator.is_main_process:
         seconds = state.earlier_seconds + time.perf_counter() - started
-        write_outputs(recipe, best, state, test_scores, initial_filters, seconds,
-                      accelerator.num_processes, len(prepared.skipped))
+        write_outputs(recipe, best, state, (test_scores, test_tracks), initial_filters,
+                      seconds, accelerator.num_processes, len(prepared.skipped))
         if push_to_hub:
             push_model(run.best_dir, push_to_hub)
     accelerator.wait_for_everyone()
@@ -193,9 +196,11 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
 
 
 def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
-                  test_scores: dict | None, initial_filters, seconds: float,
-                  num_processes: int, skipped_files: int) -> None:
-    """Summary JSON, test metrics and confusion plot, learned filters, model card."""
+                  tested: tuple[dict | None, TrackOutputs | None], initial_filters,
+                  seconds: float, num_processes: int, skipped_files: int) -> None:
+    """Summary JSON, test metrics (``tested``: scores and per-track outputs, ``None`` without
+    a test split) and confusion plot, learned filters, model card."""
+    test_scores, test_tracks = tested
     output_dir = Path(recipe.train.output_dir)
     best_dir = output_dir / "best"
     best_val = state.best or {}
@@ -207,6 +212,7 @@ def write_outputs(recipe: Recipe, best: WaveformClassifier, state: LoopState,
     (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     if test_scores is not None:
         paths = report(test_scores, output_dir, "test", console)
+        test_tracks.save(output_dir / TRACKS_FILE)
         console.print(f"test metrics: {paths['metrics']} · plot: {paths['plot']}")
     recipe.save(best_dir / "recipe.yaml")
     if initial_filters is not None:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from waveform_mir.evaluation.checkpoint import evaluate_checkpoint
 from waveform_mir.evaluation.ensemble import evaluate_ensemble
+from waveform_mir.evaluation.uncertainty import Bootstrap
+
+from .options import add_bootstrap_argument
 
 SPLITS = ["train", "validation", "test"]
 
@@ -26,14 +29,16 @@ def register(subparsers) -> None:
                         help="first fit the model's temperature on this split (e.g. validation) "
                              "and save it with the model; for several models, the temperature "
                              "of their average (reported, not saved)")
+    add_bootstrap_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    bootstrap = Bootstrap(resamples=args.resamples)
     if len(args.checkpoints) > 1:
         evaluate_ensemble(args.checkpoints, args.data, args.split, args.out, args.batch_size,
-                          calibrate_on=args.calibrate)
+                          calibrate_on=args.calibrate, bootstrap=bootstrap)
         return 0
     evaluate_checkpoint(args.checkpoints[0], args.data, args.split, args.out, args.batch_size,
-                        calibrate_on=args.calibrate)
+                        calibrate_on=args.calibrate, bootstrap=bootstrap)
     return 0

@@ -40,3 +40,11 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="hide the progress bars")
     return parser
+
+
+def add_bootstrap_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--resamples``: bootstrap resamples of the test tracks behind every 95 % interval."""
+    parser.add_argument("--resamples", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples of the tracks for the 95 %% intervals "
+                             "(default 1000)")
+    return parser

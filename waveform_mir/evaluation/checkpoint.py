@@ -16,6 +16,8 @@ from rich.console import Console
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
 from waveform_mir.data import PreparedData, prepare_dataset, select_task
 from waveform_mir.evaluation.evaluator import TrackEvaluator
+from waveform_mir.evaluation.track_outputs import tracks_file
+from waveform_mir.evaluation.uncertainty import Bootstrap
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.metrics import report
 
@@ -66,8 +68,11 @@ def data_as_trained(model: WaveformClassifier, model_dir: Path, data: str | None
 
 def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = "test",
                         output_dir: Path | None = None, batch_size: int = 64,
-                        calibrate_on: str | None = None) -> dict:
-    """Score ``checkpoint`` on ``split``; writes metrics JSON + confusion PNG to output_dir.
+                        calibrate_on: str | None = None, bootstrap: Bootstrap | None = None
+                        ) -> dict:
+    """Score ``checkpoint`` on ``split``; writes metrics JSON (with 95 % intervals over the
+    split's tracks, drawn as ``bootstrap`` says), confusion PNG and the per-track outputs
+    (``<split>_tracks.npz``) to output_dir.
 
     ``calibrate_on`` names a split (never ``split`` itself) to fit the model's temperature on
     first; the calibrated model is saved back into its folder, as training would have.
@@ -88,8 +93,10 @@ def evaluate_checkpoint(checkpoint: Path, data: str | None = None, split: str = 
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(model_dir)
             Console().print(f"{message}; saved in {model_dir}")
-    scores = evaluator.scores(model, split)
+    scores, outputs = evaluator.tested(model, split, bootstrap)
     if accelerator.is_main_process:
-        paths = report(scores, output_dir or model_dir / "evaluation", split)
+        output_dir = output_dir or model_dir / "evaluation"
+        paths = report(scores, output_dir, split)
+        outputs.save(output_dir / tracks_file(split))
         Console().print(f"metrics: {paths['metrics']} · plot: {paths['plot']}")
     return scores

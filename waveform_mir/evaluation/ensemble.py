@@ -15,6 +15,11 @@ Members must read tracks the same way (labels, task, sample rate, chunk length, 
 loudness), or the average mixes different things; anything else is refused. Each member keeps
 its own temperature. A tagger's F1 is left out: its thresholds were fitted to one model's
 outputs, not to the average.
+
+Every score comes with its 95 % interval over the test tracks (members each, the members'
+mean with the tracks resampled jointly across members, the ensemble), and the ensemble is
+compared with the members' mean on the same tracks (:mod:`.paired`): whether averaging the
+seeds helps by more than the test set can resolve.
 """
 
 from __future__ import annotations
@@ -33,8 +38,17 @@ from waveform_mir.evaluation.calibration import TEMPERATURES
 from waveform_mir.evaluation.checkpoint import data_as_trained, resolve_model_dir
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.metrics import log_loss
+from waveform_mir.evaluation.paired import compare_rows
 from waveform_mir.evaluation.selection import HEADLINES
+from waveform_mir.evaluation.track_outputs import TrackOutputs, tracks_file
 from waveform_mir.evaluation.tracks import TrackPredictions, score_tracks
+from waveform_mir.evaluation.uncertainty import (
+    Bootstrap,
+    interval_lists,
+    interval_note,
+    interval_text,
+    with_intervals,
+)
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.ablation import mean_of_present
 from waveform_mir.reports.metrics import report
@@ -84,14 +98,17 @@ def check_members(models: list[WaveformClassifier], folders: list[Path]) -> None
 
 def evaluate_ensemble(checkpoints: list[Path], data: str | None = None, split: str = "test",
                       output_dir: Path | None = None, batch_size: int = 64,
-                      calibrate_on: str | None = None) -> dict:
-    """Score the average of ``checkpoints`` on ``split`` (track level) and write its metrics
-    and plot into ``output_dir`` (default: ``ensemble/`` in the members' common folder).
+                      calibrate_on: str | None = None, bootstrap: Bootstrap | None = None
+                      ) -> dict:
+    """Score the average of ``checkpoints`` on ``split`` (track level) and write its metrics,
+    plot and per-track outputs into ``output_dir`` (default: ``ensemble/`` in the members'
+    common folder).
 
     ``calibrate_on`` names a split (never ``split``) to fit the ensemble's temperature on
-    (single-label models only). Returns the metric dict of the ensemble with
-    ``temperature`` and ``members``: each member's folder and headline scores on the same
-    tracks.
+    (single-label models only). Returns the metric dict of the ensemble (with
+    ``intervals``) plus ``temperature``, ``members`` (each member's folder, headline scores
+    and intervals on the same tracks) and :func:`members_summary`'s ``members_mean`` and
+    ``versus_members``.
     """
     if len(checkpoints) < 2:
         raise RecipeError("an ensemble needs at least two models")
@@ -116,39 +133,71 @@ def evaluate_ensemble(checkpoints: list[Path], data: str | None = None, split: s
     temperature = predictions(calibrate_on).fit_temperature() if calibrate_on else 1.0
     scored = predictions(split)
     headline = HEADLINES[models[0].task]
-    scores = score_tracks(scored.mean(temperature), prepared.label_names)
+    bootstrap = bootstrap or Bootstrap()
+    members = [evaluator.track_outputs(p, split) for p in scored.members]
+    ensemble = evaluator.track_outputs(scored.mean(temperature), split)
+    scores = with_intervals(score_tracks(scored.mean(temperature), prepared.label_names),
+                            [ensemble], bootstrap)
     scores["temperature"] = temperature
     scores["members"] = [
-        {"model": str(folder), **{key: member[key] for key in headline if key in member}}
-        for folder, member in zip(folders, (score_tracks(p, prepared.label_names)
-                                            for p in scored.members), strict=True)]
+        {"model": str(folder), **{key: member[key] for key in headline if key in member},
+         "intervals": interval_lists([outputs], bootstrap)}
+        for folder, member, outputs in zip(folders, (score_tracks(p, prepared.label_names)
+                                                     for p in scored.members), members,
+                                           strict=True)]
+    scores.update(members_summary(scores, headline, members, ensemble, bootstrap))
     if accelerator.is_main_process:
         console = Console()
         shared = Path(os.path.commonpath([folder.resolve() for folder in folders]))
         names = [str(folder.resolve().relative_to(shared)) for folder in folders]
         console.print(members_table(scores, headline, split, names))
-        paths = report(scores, output_dir or shared / "ensemble", split, console)
+        console.print(versus_table(scores))
+        output_dir = output_dir or shared / "ensemble"
+        paths = report(scores, output_dir, split, console)
+        ensemble.save(output_dir / tracks_file(split))
         console.print(f"metrics: {paths['metrics']} · plot: {paths['plot']}")
     return scores
+
+
+def members_summary(scores: dict, headline: tuple[str, ...], members: list[TrackOutputs],
+                    ensemble: TrackOutputs, bootstrap: Bootstrap) -> dict:
+    """``members_mean``: the members' mean headline scores with their interval (tracks
+    resampled jointly across members); ``versus_members``: the ensemble against that mean on
+    the same tracks, one paired comparison per metric."""
+    means = {key: mean_of_present([m.get(key) for m in scores["members"]]) for key in headline}
+    versus = compare_rows({"members' mean": members, "ensemble": [ensemble]}, "members' mean",
+                          bootstrap)
+    return {"members_mean": {**means, "intervals": interval_lists(members, bootstrap)},
+            "versus_members": [comparison.to_dict() for comparison in versus]}
 
 
 def members_table(scores: dict, headline: tuple[str, ...], split: str, names: list[str]
                   ) -> Table:
     """Each member's headline scores (``names``: its folder, short), their mean, and the
-    ensemble's, side by side."""
+    ensemble's, side by side, each with its interval below it."""
     table = Table(title=f"{len(scores['members'])} models and their average, {split} split")
     table.add_column("model")
     for key in headline:
         table.add_column(key.replace("_", " "), justify="right")
-    for name, member in zip(names, scores["members"], strict=True):
-        table.add_row(name, *(_number(member.get(key)) for key in headline))
-    members_mean = (mean_of_present([m.get(key) for m in scores["members"]]) for key in headline)
-    table.add_row("members' mean", *(_number(value) for value in members_mean))
-    name = "ensemble" if scores["temperature"] == 1.0 else (
-        f"ensemble, temperature {scores['temperature']:.2f}")
-    table.add_row(f"[bold]{name}[/bold]", *(_number(scores.get(key)) for key in headline))
+    rows = [*zip(names, scores["members"], strict=True),
+            ("members' mean", scores["members_mean"]), ("[bold]ensemble[/bold]", scores)]
+    for name, row in rows:
+        table.add_row(name, *(interval_text(row, key, separator="\n") for key in headline))
+    temperature = ("" if scores["temperature"] == 1.0
+                   else f"ensemble, temperature {scores['temperature']:.2f} · ")
+    table.caption = f"{temperature}{interval_note(scores).removeprefix(' · ')}"
     return table
 
 
-def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def versus_table(scores: dict) -> Table:
+    """The ensemble against its members' mean on the same tracks, one row per metric."""
+    table = Table(title="ensemble − members' mean, paired on the same tracks")
+    for column in ("score", "difference", "95 % interval", "p", "verdict"):
+        table.add_column(column, justify="left" if column in ("score", "verdict") else "right")
+    for row in scores["versus_members"]:
+        if row["difference"] is None:
+            continue
+        table.add_row(row["metric"].replace("_", " "), f"{row['difference']:+.3f}",
+                      f"[{row['low']:+.3f}, {row['high']:+.3f}]", f"{row['p_value']:.2g}",
+                      row["verdict"])
+    return table

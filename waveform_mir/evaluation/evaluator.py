@@ -3,11 +3,14 @@
 It owns what each caller used to rebuild in its own copy: the chunk loader of a split, built
 and ``accelerator.prepare``-d once per run, the chunk scores averaged per track and scored by
 the metric, and what is fitted on validation after training: the temperature of a genre
-classifier, the per-tag decision thresholds of a tagger.
+classifier, the per-tag decision thresholds of a tagger. A final test (:meth:`TrackEvaluator.
+tested`) also gives each headline score its 95 % interval over the split's tracks and the
+per-track outputs it was drawn from, which a run keeps for later paired comparisons.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from torch import nn
@@ -17,7 +20,9 @@ from waveform_mir.data import PreparedData
 
 from .calibration import calibrate
 from .tagging_metrics import choose_thresholds
+from .track_outputs import TrackOutputs
 from .tracks import TrackPredictions, chunk_loader, predict_tracks, score_tracks
+from .uncertainty import Bootstrap, with_intervals
 
 
 class TrackEvaluator:
@@ -53,10 +58,39 @@ class TrackEvaluator:
     def scores(self, model: nn.Module, split: str) -> dict:
         """Track-level metric dict of ``model`` on ``split`` (every process gets it); a
         tagging model's F1 is taken at its own per-tag thresholds."""
-        unwrapped = self.accelerator.unwrap_model(model)
-        thresholds = unwrapped.thresholds.cpu().numpy() if _is_tagger(unwrapped) else None
         return score_tracks(self.predictions(model, split), self.prepared.label_names,
+                            self._thresholds(model))
+
+    def tested(self, model: nn.Module, split: str, bootstrap: Bootstrap | None = None
+               ) -> tuple[dict, TrackOutputs]:
+        """:meth:`scores` with 95 % intervals over the tracks of ``split``
+        (:func:`~.uncertainty.with_intervals`), and the per-track outputs they come from.
+
+        The outputs hold the probabilities exactly as the metric scored them (single-label
+        ones as float32, the precision :class:`~.metrics.GenreMetric` stores), so a score
+        recomputed from a saved file equals the one reported."""
+        predictions = self.predictions(model, split)
+        thresholds = self._thresholds(model)
+        scores = score_tracks(predictions, self.prepared.label_names, thresholds)
+        outputs = self.track_outputs(predictions, split, thresholds)
+        return with_intervals(scores, [outputs], bootstrap), outputs
+
+    def track_outputs(self, predictions: TrackPredictions, split: str,
+                      thresholds: np.ndarray | None = None) -> TrackOutputs:
+        """``predictions`` of ``split`` with their track ids (row numbers where the data
+        carry no ``track_id`` column), as :meth:`tested` keeps them."""
+        rows = self.prepared.dataset[split]
+        ids = rows["track_id"] if "track_id" in rows.column_names else range(len(rows))
+        probabilities = predictions.probabilities
+        if predictions.labels.ndim == 1:
+            probabilities = probabilities.astype(np.float32)
+        return TrackOutputs(np.asarray(ids).astype(str), probabilities, predictions.labels,
                             thresholds)
+
+    def _thresholds(self, model: nn.Module) -> np.ndarray | None:
+        """(tags,) decision thresholds of a tagger, ``None`` for one label per track."""
+        unwrapped = self.accelerator.unwrap_model(model)
+        return unwrapped.thresholds.cpu().numpy() if _is_tagger(unwrapped) else None
 
     def fit_decision(self, model: nn.Module, split: str) -> str:
         """Fit on ``split`` what turns ``model``'s outputs into decisions, and say what

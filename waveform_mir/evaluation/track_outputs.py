@@ -18,7 +18,13 @@ import numpy as np
 from .metrics import classification_scores
 from .tagging_metrics import tagging_scores
 
-TRACKS_FILE = "test_tracks.npz"
+
+def tracks_file(split: str) -> str:
+    """The file name of a split's per-track outputs."""
+    return f"{split}_tracks.npz"
+
+
+TRACKS_FILE = tracks_file("test")
 
 
 @dataclass(frozen=True)

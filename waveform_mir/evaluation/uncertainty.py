@@ -115,18 +115,24 @@ def row_intervals(seeds: list[TrackOutputs], bootstrap: Bootstrap | None = None
     return {metric: bootstrap.bounds(values) for metric, values in samples.items()}
 
 
+def interval_lists(seeds: list[TrackOutputs], bootstrap: Bootstrap | None = None
+                   ) -> dict[str, list[float | None]]:
+    """:func:`row_intervals` as JSON: {metric: [low, high]}."""
+    return {metric: list(bounds) for metric, bounds in row_intervals(seeds, bootstrap).items()}
+
+
 def with_intervals(scores: dict, seeds: list[TrackOutputs],
                    bootstrap: Bootstrap | None = None) -> dict:
     """``scores`` (a metric dict of these outputs, or of their average) with
     ``intervals`` ({metric: [low, high]}) and ``bootstrap`` (how they were drawn) added."""
     bootstrap = bootstrap or Bootstrap()
-    intervals = row_intervals(seeds, bootstrap)
-    return {**scores, "intervals": {metric: list(bounds) for metric, bounds in intervals.items()},
+    return {**scores, "intervals": interval_lists(seeds, bootstrap),
             "bootstrap": bootstrap.describe(len(seeds[0].track_ids))}
 
 
-def interval_text(scores: dict, metric: str, digits: int = 3) -> str:
-    """``"0.713 [0.620, 0.800]"`` for a metric of ``scores``, the bare score where no
+def interval_text(scores: dict, metric: str, digits: int = 3, separator: str = " ") -> str:
+    """``"0.713 [0.620, 0.800]"`` for a metric of ``scores`` (``separator`` between score
+    and interval: a newline keeps a narrow table cell whole), the bare score where no
     interval was drawn, ``"–"`` where the score is undefined."""
     value = scores.get(metric)
     if value is None:
@@ -134,4 +140,13 @@ def interval_text(scores: dict, metric: str, digits: int = 3) -> str:
     low, high = scores.get("intervals", {}).get(metric, (None, None))
     if low is None:
         return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{value:.{digits}f}{separator}[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def interval_note(scores: dict) -> str:
+    """What the brackets of :func:`interval_text` are, for a caption ("" without any)."""
+    drawn = scores.get("bootstrap")
+    if not drawn:
+        return ""
+    return (f" · [{drawn['level']:.0%} bootstrap interval over the {drawn['tracks']} "
+            f"tracks, {drawn['resamples']} resamples]")

@@ -16,6 +16,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from waveform_mir.evaluation.tagging_metrics import is_tagging  # noqa: E402
+from waveform_mir.evaluation.uncertainty import interval_note, interval_text  # noqa: E402
 from waveform_mir.reports.tagging import (  # noqa: E402
     per_tag_table,
     plot_tag_scores,
@@ -61,8 +62,10 @@ def per_class_table(scores: dict, title: str) -> Table:
     for name, row in scores["per_class"].items():
         table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}",
                       f"{row['f1']:.3f}", str(row["support"]))
-    table.caption = (f"accuracy {scores['accuracy']:.3f} · macro-F1 {scores['macro_f1']:.3f} · "
-                     f"log loss {scores['log_loss']:.3f} · {scores['num_examples']} tracks")
+    table.caption = (f"accuracy {interval_text(scores, 'accuracy')} · macro-F1 "
+                     f"{interval_text(scores, 'macro_f1')} · log loss "
+                     f"{interval_text(scores, 'log_loss')} · {scores['num_examples']} tracks"
+                     f"{interval_note(scores)}")
     return table
 
 

@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from waveform_mir.evaluation.uncertainty import interval_note, interval_text  # noqa: E402
+
 
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
@@ -49,9 +51,10 @@ def per_tag_table(scores: dict, title: str) -> Table:
     for name, row in scores["per_tag"].items():
         table.add_row(name, str(row["positives"]), _fmt(row["roc_auc"]),
                       _fmt(row["average_precision"]), _fmt(row.get("f1")))
-    table.caption = (f"macro ROC-AUC {_fmt(scores['macro_roc_auc'])} · macro PR-AUC "
-                     f"{_fmt(scores['macro_pr_auc'])} · macro F1 "
-                     f"{_fmt(scores.get('macro_f1'))} · {scores['num_examples']} tracks")
+    table.caption = (f"macro ROC-AUC {interval_text(scores, 'macro_roc_auc')} · macro PR-AUC "
+                     f"{interval_text(scores, 'macro_pr_auc')} · macro F1 "
+                     f"{interval_text(scores, 'macro_f1')} · {scores['num_examples']} tracks"
+                     f"{interval_note(scores)}")
     return table
 
 
