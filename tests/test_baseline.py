@@ -22,6 +22,7 @@ from waveform_mir.baseline.features import (
 from waveform_mir.cli import COMMANDS, build_parser
 from waveform_mir.config import recipe_from_dict
 from waveform_mir.evaluation.metrics import classification_scores
+from waveform_mir.evaluation.track_outputs import TrackOutputs
 
 RATE = 16000
 
@@ -117,8 +118,14 @@ def test_baseline_end_to_end_on_synthetic_data(synthetic_recipe, tmp_path, monke
     assert results["tracks"] == {"train": 24, "validation": 12, "test": 12}
     reference_keys = set(classification_scores(np.eye(3), [0, 1, 2]))
     for row in results["classifiers"].values():
-        assert set(row["test"]) == reference_keys
+        assert set(row["test"]) == reference_keys | {"intervals", "bootstrap"}
         assert row["params"] in [setting["params"] for setting in row["grid"]]
+        assert row["test"]["bootstrap"]["tracks"] == 12
+        tracks = TrackOutputs.load(out / row["tracks_file"])  # what the intervals came from
+        assert tracks.scores()["log_loss"] == row["test"]["log_loss"]
+        for metric in ("accuracy", "macro_f1", "log_loss"):
+            low, high = row["test"]["intervals"][metric]
+            assert low <= row["test"][metric] <= high, metric
     assert json.loads((out / "baseline_results.json").read_text()) == results
     assert (out / "metrics_test.json").is_file() and (out / "confusion_test.png").is_file()
 
@@ -160,4 +167,7 @@ def test_baseline_tags_with_one_classifier_per_tag(tmp_path):
     assert 0 < validation["macro_f1"] <= 1 and 0 < test["macro_f1"] <= 1
     thresholds = [row["threshold"] for row in test["per_tag"].values()]
     assert len(set(thresholds)) > 1 and all(0 < cut < 1 for cut in thresholds)
+    for metric in ("macro_roc_auc", "macro_pr_auc", "macro_f1"):  # F1 at those thresholds
+        low, high = test["intervals"][metric]
+        assert low <= test[metric] <= high <= 1, metric
     assert (out / "tags_test.png").is_file()

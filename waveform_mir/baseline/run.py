@@ -10,7 +10,9 @@ validation, refits on train + validation and scores test tracks with the package
 ``waveform-mir baseline``).
 
 Outputs in ``out_dir``: ``baseline_results.json`` (every classifier: chosen params, grid,
-fit time, full test scores), ``recipe.yaml``, and ``metrics_test.json`` /
+fit time, full test scores with 95 % intervals over the test tracks), ``recipe.yaml``,
+``test_tracks_<classifier>.npz`` (each classifier's per-track test outputs, which ``ablate``
+compares with the models on the same tracks), and ``metrics_test.json`` /
 ``confusion_test.png`` for the classifier that did best on validation.
 """
 
@@ -29,6 +31,7 @@ from waveform_mir.config import DataConfig, Recipe
 from waveform_mir.data import prepare_dataset, select_task
 from waveform_mir.data.cache import default_cache_root
 from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
+from waveform_mir.evaluation.uncertainty import Bootstrap, interval_text, with_intervals
 from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
@@ -56,6 +59,7 @@ def run_baseline(
     n_jobs: int = -1,
     progress: bool = True,
     console: Console | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> dict[str, Any]:
     """Run the feature baseline on ``recipe``'s data; write and return the results.
 
@@ -69,12 +73,14 @@ def run_baseline(
         embeddings_from: a trained model (folder or Hub id) whose track embeddings replace
             the hand-made features (:mod:`.embeddings`, a linear probe for ``lr``).
         n_jobs: joblib workers for feature extraction (-1: all cores).
+        bootstrap: how the test scores' intervals are drawn (default 1000 resamples).
 
     Returns:
         The content of ``baseline_results.json``: ``classifiers`` maps each name to
-        ``params``, ``grid``, ``fit_seconds``, ``validation`` (headline scores) and ``test``
-        (the full :func:`~waveform_mir.evaluation.metrics.classification_scores` dict);
-        ``best`` names the classifier with the best validation score.
+        ``params``, ``grid``, ``fit_seconds``, ``validation`` (headline scores), ``test``
+        (the full :func:`~waveform_mir.evaluation.metrics.classification_scores` dict, with
+        ``intervals``) and ``tracks_file`` (its per-track test outputs, relative to
+        ``out_dir``); ``best`` names the classifier with the best validation score.
     """
     names = resolve(classifiers)
     console = console or Console()
@@ -92,6 +98,8 @@ def run_baseline(
     for name in names:
         console.print(f"[bold]{name}[/bold]: {CLASSIFIERS[name].description}")
         outcomes[name] = select_and_test(name, splits, prepared.label_names)
+        outcomes[name].test = with_intervals(outcomes[name].test, [outcomes[name].test_tracks],
+                                             bootstrap)
     best = next(r for r in outcomes.values()
                 if r.validation is best_of(r.validation for r in outcomes.values()))
     results = {
@@ -106,14 +114,22 @@ def run_baseline(
         "selection": SELECTION_RULE,
         "refit_on": REFIT_ON,
         "best": best.name,
-        "classifiers": {name: result.to_dict() for name, result in outcomes.items()},
+        "classifiers": {name: {**result.to_dict(), "tracks_file": tracks_file(name)}
+                        for name, result in outcomes.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
+    for name, result in outcomes.items():
+        result.test_tracks.save(out / tracks_file(name))
     (out / RESULTS_FILE).write_text(json.dumps(results, indent=2))
     recipe.save(out / "recipe.yaml")
     console.print(results_table(results))
     report(best.test, out, "test", console)
     return results
+
+
+def tracks_file(classifier: str) -> str:
+    """The name of a classifier's per-track test outputs in the baseline's folder."""
+    return f"test_tracks_{classifier}.npz"
 
 
 def describe_tracks(dataset: datasets.DatasetDict, config: DataConfig, chunk_seconds: float,
@@ -148,9 +164,11 @@ def results_table(results: dict[str, Any]) -> Table:
     for name, row in results["classifiers"].items():
         params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
         marker = " *" if name == results["best"] else ""
-        scores = [row["validation"][chosen_by], *(row["test"].get(key) for key in shown)]
-        table.add_row(name + marker, params, *("–" if v is None else f"{v:.3f}" for v in scores),
+        chosen = row["validation"][chosen_by]
+        table.add_row(name + marker, params, "–" if chosen is None else f"{chosen:.3f}",
+                      *(interval_text(row["test"], key, separator="\n") for key in shown),
                       f"{row['fit_seconds']:.1f}")
     table.caption = (f"* best on validation · settings chosen by {results['selection']} · "
-                     f"refit on {results['refit_on']}")
+                     f"refit on {results['refit_on']} · [95 % bootstrap interval over the "
+                     f"test tracks]")
     return table

@@ -24,6 +24,7 @@ from waveform_mir.evaluation.metrics import (
 )
 from waveform_mir.evaluation.selection import HEADLINES, is_better
 from waveform_mir.evaluation.tagging_metrics import choose_thresholds, is_tagging, tagging_scores
+from waveform_mir.evaluation.track_outputs import TrackOutputs
 
 from .classifiers import CLASSIFIERS, fit_pipeline, predict_probabilities
 from .extract import SplitFeatures
@@ -34,7 +35,8 @@ REFIT_ON = "train+validation"
 @dataclass
 class ClassifierResult:
     """One classifier's outcome: chosen ``params``, every setting's validation headline,
-    the chosen setting's validation scores, the refit's seconds and its full test scores."""
+    the chosen setting's validation scores, the refit's seconds, its full test scores and
+    its per-track test outputs (what intervals and paired comparisons are drawn from)."""
 
     name: str
     params: dict[str, Any]
@@ -42,6 +44,7 @@ class ClassifierResult:
     validation: dict
     test: dict
     fit_seconds: float
+    test_tracks: TrackOutputs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,4 +109,5 @@ def select_and_test(name: str, splits: dict[str, SplitFeatures], label_names: li
     test_probs = track_probabilities(model, test, len(label_names))
     return ClassifierResult(name, best_params, grid, best_scores,
                             track_scores(test_probs, test, label_names, thresholds),
-                            fit_seconds)
+                            fit_seconds,
+                            TrackOutputs(test.track_ids, test_probs, test.labels, thresholds))

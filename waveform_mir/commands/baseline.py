@@ -8,8 +8,14 @@ from pathlib import Path
 
 from waveform_mir.baseline.classifiers import CLASSIFIERS
 from waveform_mir.baseline.run import FEATURE_CHUNK_SECONDS, run_baseline
+from waveform_mir.evaluation.uncertainty import Bootstrap
 
-from .options import add_progress_argument, add_recipe_arguments, recipe_from_args
+from .options import (
+    add_bootstrap_argument,
+    add_progress_argument,
+    add_recipe_arguments,
+    recipe_from_args,
+)
 
 
 def register(subparsers) -> None:
@@ -29,11 +35,13 @@ def register(subparsers) -> None:
     parser.add_argument("--jobs", type=int, default=-1,
                         help="feature-extraction workers (-1: all cores)")
     add_progress_argument(parser)
+    add_bootstrap_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.classifiers.split(",") if name.strip()]
     run_baseline(recipe_from_args(args), names, args.out, chunk_seconds=args.chunk_seconds,
-                 embeddings_from=args.embeddings_from, n_jobs=args.jobs, progress=args.progress)
+                 embeddings_from=args.embeddings_from, n_jobs=args.jobs, progress=args.progress,
+                 bootstrap=Bootstrap(resamples=args.resamples))
     return 0
