@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from waveform_mir.ablate import AblationGrid, best_validation, run_ablation
-from waveform_mir.reports.ablation import markdown_table, summarise
+from waveform_mir.evaluation.track_outputs import TrackOutputs
+from waveform_mir.reports.ablation import markdown_table, summarise, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,6 +73,28 @@ def test_grid_runs_every_cell_once_and_reports(grid_file, tmp_path):
     assert "val macro-F1" in table.splitlines()[4]
     assert f"| {rows[2]['filter_change']:.3f} (" in table  # how far sinc's filters moved
 
+    # every cell kept its test tracks; each row's mean has its interval over them, and sinc
+    # is compared with mel (the default reference) on the same tracks
+    results = json.loads((out / "results.json").read_text())
+    for row in rows:
+        assert Path(row["tracks_file"]).is_file()
+    for entry in results["summary"]:
+        for score in ("accuracy", "macro_f1", "log_loss"):
+            low, high = entry[f"{score}_interval"]
+            assert low <= entry[score] <= high, (entry["variant"], score)
+            assert f"{entry[score]:.3f} ± {entry[score + '_std']:.3f} [{low:.3f}, " in table
+    assert results["reference"] == "mel" and results["bootstrap"]["tracks"] == 9
+    compared = {c["metric"]: c for c in results["comparisons"]}
+    assert set(compared) == {"accuracy", "macro_f1", "log_loss"}
+    for metric, comparison in compared.items():
+        assert comparison["variant"] == "sinc" and comparison["holm_p"] >= comparison["p_value"]
+        assert comparison["difference"] == pytest.approx(
+            results["summary"][1][metric] - results["summary"][0][metric])
+        assert comparison["low"] <= comparison["difference"] <= comparison["high"]
+    assert compared["accuracy"]["test"] == "paired bootstrap"  # mel has two seeds
+    assert "## Paired against `mel` (the same 9 test tracks)" in table
+    assert "| sinc | 1 vs 2 |" in table
+
     # a finished grid is read back, not retrained: no cell folder changes
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("cell.json")}
     again = run_ablation(grid, out)
@@ -96,6 +120,52 @@ def test_summary_marks_the_best_mean_per_score():
     assert "0.600 ± 0.141" in line_a and "**" not in line_a
     for best in ("**0.650 ± 0.000**", "**0.550 ± 0.000**", "**0.900 ± 0.000**"):
         assert best in line_b  # highest accuracy and F1, lowest log loss
+
+
+def kept_tracks(folder: Path, correct: np.ndarray, seed: int) -> str:
+    """A cell's test tracks as training keeps them: three genres, right where ``correct``."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(len(correct)) % 3
+    chosen = np.where(correct, labels, (labels + 1) % 3)
+    probabilities = np.full((len(correct), 3), 0.1) + rng.uniform(0, 0.05, (len(correct), 3))
+    probabilities[np.arange(len(correct)), chosen] = 0.8
+    ids = np.array([f"t{i}" for i in range(len(correct))])
+    return str(TrackOutputs(ids, probabilities, labels).save(folder / f"{seed}.npz"))
+
+
+def test_the_report_compares_rows_on_their_kept_tracks(tmp_path):
+    """Rows read back from kept tracks: intervals beside the means, a paired table against
+    the reference with a clear verdict, and a row without kept tracks named, not fatal."""
+    right = np.arange(60) < 36  # the reference: 60 % of 60 tracks
+    better = right | (np.arange(60) >= 48)  # the same, and right on 12 more
+    rows = []
+    for variant, correct in (("mel", right), ("wider", better), ("old", right)):
+        for seed in (0, 1):
+            path = kept_tracks(tmp_path, correct, 10 * len(rows) + seed)
+            scores = TrackOutputs.load(Path(path)).scores()
+            rows.append({"variant": variant, "seed": seed, "frontend": variant,
+                         "backbone": "cnn", **{k: scores[k] for k in
+                                               ("accuracy", "macro_f1", "log_loss")},
+                         **({} if variant == "old" else {"tracks_file": path})})
+    paths = write_results(rows, tmp_path / "report", "kept")
+    table = paths["markdown"].read_text()
+    assert "| wider | 2 vs 2 | +0.200 |" in table and table.count("| better |") == 3
+    assert "Without per-track test outputs (no interval, no comparison): old." in table
+    summary = json.loads(paths["json"].read_text())["summary"]
+    assert summary[0]["accuracy_interval"][0] < 0.6 < summary[0]["accuracy_interval"][1]
+    assert summary[2]["accuracy_interval"] is None and "| old | old | cnn | 2 | 0.600 ± 0.000 |" \
+        in table
+    assert paths["scores_plot"].is_file()
+
+
+def test_a_grid_reference_must_be_a_row(tmp_path):
+    grid = AblationGrid.load(write_grid(tmp_path / "ref.yaml", "quickstart.yaml", {},
+                                        {"mel": {}, "sinc": {}}, baselines=["lr"],
+                                        reference="baseline:lr", bootstrap={"resamples": 50}))
+    assert grid.reference == "baseline:lr" and grid.bootstrap.resamples == 50
+    with pytest.raises(ValueError, match="'leaf' is not a row"):
+        AblationGrid.load(write_grid(tmp_path / "bad.yaml", "quickstart.yaml", {},
+                                     {"mel": {}}, reference="leaf"))
 
 
 def test_best_validation_is_the_first_highest_macro_f1():
@@ -194,3 +264,14 @@ def test_a_tagging_grid_reports_ranking_scores_beside_its_baseline(tmp_path):
     header = (out / "results.csv").read_text().splitlines()[0]
     assert "macro_pr_auc" in header and "accuracy" not in header
     assert (out / "validation_curves.png").is_file()
+    # the baseline and the probe are compared with the cell on the same tracks, tag scores
+    # and F1 at each row's own thresholds alike
+    results = json.loads((out / "results.json").read_text())
+    for entry in results["summary"]:
+        for score in ("macro_roc_auc", "macro_pr_auc", "macro_f1"):
+            low, high = entry[f"{score}_interval"]
+            assert 0 <= low <= entry[score] <= high <= 1, (entry["variant"], score)
+    compared = {(c["variant"], c["metric"]) for c in results["comparisons"]}
+    assert compared == {(row, metric) for row in ("baseline:lr", "probe:own:lr")
+                        for metric in ("macro_roc_auc", "macro_pr_auc", "macro_f1")}
+    assert "### macro PR-AUC" in table and "| probe:own:lr | 2 vs 1 |" in table

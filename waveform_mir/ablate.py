@@ -11,6 +11,9 @@ and its matching backbone) and the seeds::
     baselines: [svm, lr]              # optional: FMA-paper feature baselines, same splits
     probes: {gtzan: runs/folder/best} # optional: those classifiers on a model's embeddings
                                       # (a list of models: one row per model, as seeds)
+    reference: mel                    # optional: the row every other is compared with
+                                      # (default: mel, else the first variant)
+    bootstrap: {resamples: 2000}      # optional: intervals' resamples (1000) and seed (0)
     variants:
       mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
       sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
@@ -25,6 +28,10 @@ a trained model (:mod:`waveform_mir.baseline.embeddings`); its path, like
 ``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
 launch`` too), skips cells that already finished and resumes an interrupted one from its
 last checkpoint, then writes ``results.csv/json``, ``results.md`` and plots into ``DIR``.
+Every cell and baseline keeps its per-track test outputs (``test_tracks*.npz``, named by the
+row's ``tracks_file``), from which the report draws each row's 95 % interval over the test
+tracks and its paired comparison with the reference row
+(:mod:`waveform_mir.reports.comparisons`).
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ from waveform_mir.config import (
     set_dotted,
 )
 from waveform_mir.evaluation.selection import HEADLINES, best_of
+from waveform_mir.evaluation.track_outputs import TRACKS_FILE
+from waveform_mir.evaluation.uncertainty import Bootstrap
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.reports.ablation import write_results
 from waveform_mir.reports.filters import run_filter_drift
@@ -69,6 +78,8 @@ class AblationGrid:
     shared: dict[str, Any] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
     probes: dict[str, list[str]] = field(default_factory=dict)  # name -> models, one a seed
+    reference: str | None = None  # the row others are compared with; None: mel or the first
+    bootstrap: Bootstrap = field(default_factory=Bootstrap)
 
     @classmethod
     def load(cls, path: str | Path) -> AblationGrid:
@@ -79,12 +90,29 @@ class AblationGrid:
         missing = {"recipe", "variants"} - set(raw)
         if missing:
             raise RecipeError(f"ablation grid {path} lacks {sorted(missing)}")
-        return cls(name=raw.get("name", path.stem), recipe=(path.parent / raw["recipe"]).resolve(),
+        unknown = set(raw.get("bootstrap") or {}) - {"resamples", "seed"}
+        if unknown:
+            raise RecipeError(f"ablation grid {path}: bootstrap takes resamples and seed, not "
+                              f"{sorted(unknown)}")
+        grid = cls(name=raw.get("name", path.stem),
+                   recipe=(path.parent / raw["recipe"]).resolve(),
                    variants=raw["variants"], seeds=list(raw.get("seeds", [0, 1, 2])),
                    shared=_resolve_paths(raw.get("set", {}), path.parent),
                    baselines=list(raw.get("baselines", [])),
                    probes={name: models if isinstance(models, list) else [models]
-                           for name, models in (raw.get("probes") or {}).items()})
+                           for name, models in (raw.get("probes") or {}).items()},
+                   reference=raw.get("reference"),
+                   bootstrap=Bootstrap(**(raw.get("bootstrap") or {})))
+        if grid.reference is not None and grid.reference not in grid.row_names():
+            raise RecipeError(f"ablation grid {path}: reference '{grid.reference}' is not a "
+                              f"row of the table ({', '.join(grid.row_names())})")
+        return grid
+
+    def row_names(self) -> list[str]:
+        """Every row of the table: the variants, then the baselines and probes."""
+        classifiers = self.baselines or ["lr"]
+        return [*self.variants, *(f"baseline:{name}" for name in self.baselines),
+                *(f"probe:{probe}:{name}" for probe in self.probes for name in classifiers)]
 
     def cells(self) -> list[tuple[str, int]]:
         """Every (variant, seed) to train, in grid order."""
@@ -146,6 +174,8 @@ def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
         "history": summary["history"], "folder": str(folder),
         **run_filter_drift(folder),
     }
+    if (folder / TRACKS_FILE).is_file():  # every cell trained since the outputs were kept
+        row["tracks_file"] = str(folder / TRACKS_FILE)
     if is_main:
         done.write_text(json.dumps(row, indent=2))
     return row
@@ -188,7 +218,8 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
         results = run_baseline(recipe, grid.baselines or ["lr"], folder, embeddings_from=model)
         rows += [{"variant": f"{prefix}:{name}", "seed": seed, "frontend": described,
                   "backbone": name,
-                  **score_columns(recipe.data.task, row["test"], row["validation"])}
+                  **score_columns(recipe.data.task, row["test"], row["validation"]),
+                  "tracks_file": str(folder / row["tracks_file"])}
                  for name, row in results["classifiers"].items()]
     return rows
 
@@ -213,7 +244,8 @@ def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | No
         trained += not finished
     if is_main:
         rows += run_baselines(grid, output_dir, overrides)
-        paths = write_results(rows, output_dir, grid.name, rows[0]["task"])
+        paths = write_results(rows, output_dir, grid.name, rows[0]["task"], grid.reference,
+                              grid.bootstrap)
         console.print(f"results: {paths['markdown']} · plots in {output_dir}")
     return rows
 

@@ -133,11 +133,14 @@ def compare(name: str, variant: list[TrackOutputs], reference_name: str,
 
 
 def compare_rows(rows: dict[str, list[TrackOutputs]], reference: str,
-                 bootstrap: Bootstrap | None = None) -> list[Comparison]:
+                 bootstrap: Bootstrap | None = None,
+                 samples: dict[str, dict[str, np.ndarray]] | None = None) -> list[Comparison]:
     """Every other row of a table against ``reference``, Holm-adjusted over the rows of each
-    metric, verdicts from the adjusted p. Rows are resampled with one set of draws."""
+    metric, verdicts from the adjusted p. Rows are resampled with one set of draws; given a
+    dict, ``samples`` receives each row's (resamples,) scores per metric, so the caller can
+    take the rows' own intervals from the same draws."""
     bootstrap = bootstrap or Bootstrap()
-    samples: dict[str, dict[str, np.ndarray]] = {}
+    samples = {} if samples is None else samples
     comparisons = [comparison for name, seeds in rows.items() if name != reference
                    for comparison in compare(name, seeds, reference, rows[reference],
                                              bootstrap, samples)]

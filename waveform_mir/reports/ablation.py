@@ -1,6 +1,8 @@
 """An ablation's results as files a person reads: CSV/JSON rows, a Markdown table of
-mean ± std over seeds (best in bold), and plots — bars with error bars, validation curves
-per front-end, and the learned filters of each learnable front-end.
+mean ± std over seeds with the 95 % interval over test tracks (best in bold), the paired
+comparison of every row with the reference row (:mod:`.comparisons`), and plots — bars with
+interval error bars, validation curves per front-end, and the learned filters of each
+learnable front-end.
 
 What the table shows depends on the task the grid's recipe learns (:data:`TABLES`): one
 genre per track is judged by accuracy, macro-F1 and log loss; tags by macro ROC-AUC, macro
@@ -22,6 +24,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from waveform_mir.evaluation.selection import HEADLINES  # noqa: E402
+from waveform_mir.evaluation.uncertainty import Bootstrap, Interval  # noqa: E402
+from waveform_mir.reports.comparisons import (  # noqa: E402
+    comparisons_markdown,
+    table_uncertainty,
+)
 from waveform_mir.reports.filters import load_filters, plot_filter_axes, relative_change  # noqa: E402
 
 
@@ -70,9 +77,13 @@ def csv_columns(spec: TableSpec) -> tuple[str, ...]:
             *TRAILING_COLUMNS)
 
 
-def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION
+def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION,
+              intervals: dict[str, dict[str, Interval]] | None = None
               ) -> list[dict[str, Any]]:
-    """One row per variant: mean and std of every score over its seeds, in grid order."""
+    """One row per variant: mean and std of every score over its seeds, in grid order, and
+    ``<score>_interval`` ([low, high] over test tracks, ``None`` where the variant has none)
+    for the test scores, from ``intervals`` (variant → metric → bounds)."""
+    intervals = intervals or {}
     variants = list(dict.fromkeys(row["variant"] for row in rows))
     summary = []
     for variant in variants:
@@ -87,6 +98,9 @@ def summarise(rows: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION
             values = np.array([c[score] for c in cells if c.get(score) is not None], dtype=float)
             entry[score] = float(values.mean()) if len(values) else None
             entry[f"{score}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        for score in spec.scores:
+            bounds = intervals.get(variant, {}).get(score, (None, None))
+            entry[f"{score}_interval"] = None if bounds[0] is None else list(bounds)
         summary.append(entry)
     return summary
 
@@ -99,8 +113,9 @@ def mean_of_present(values: list[float | None]) -> float | None:
 
 
 def markdown_table(summary: list[dict[str, Any]], spec: TableSpec = CLASSIFICATION) -> str:
-    """Mean ± std over seeds per variant; the best mean of each score in bold. Validation
-    columns come last: they are what settings may be chosen by."""
+    """Mean ± std over seeds per variant, then the 95 % interval over test tracks where
+    there is one; the best mean of each score in bold. Validation columns come last: they
+    are what settings may be chosen by."""
     columns = (*spec.scores, *spec.validation)
     best = {}
     for score in columns:
@@ -117,6 +132,8 @@ def markdown_table(summary: list[dict[str, Any]], spec: TableSpec = CLASSIFICATI
                 cells.append("–")
                 continue
             text = f"{row[score]:.3f} ± {row[f'{score}_std']:.3f}"
+            if row.get(f"{score}_interval"):
+                text += " [{:.3f}, {:.3f}]".format(*row[f"{score}_interval"])
             cells.append(f"**{text}**" if row[score] == best.get(score) else text)
         params = f"{row['params_total']:,}" if row["params_total"] else "–"
         speed = f"{row['clips_per_second']:.0f}" if row["clips_per_second"] else "–"
@@ -140,16 +157,19 @@ def _drift_text(row: dict[str, Any]) -> str:
 def plot_scores(summary: list[dict[str, Any]], path: Path, title: str,
                 spec: TableSpec = CLASSIFICATION) -> Path:
     """The task's two bar scores (accuracy and macro-F1, or ROC-AUC and PR-AUC) per variant,
-    with ±1 std error bars."""
+    with their 95 % intervals over test tracks as error bars (none where a row has none)."""
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(summary) + 2), 4))
     x = np.arange(len(summary))
     for offset, score in zip((-0.2, 0.2), spec.bars, strict=True):
-        means = [row[score] or 0 for row in summary]
-        stds = [row[f"{score}_std"] for row in summary]
+        means = np.array([row[score] or 0 for row in summary])
+        bounds = np.array([row[f"{score}_interval"] or (mean, mean)
+                           for row, mean in zip(summary, means, strict=True)])
+        errors = np.clip(np.stack([means - bounds[:, 0], bounds[:, 1] - means]), 0, None)
         label = spec.titles[spec.scores.index(score)]
-        ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, label=label)
+        ax.bar(x + offset, means, 0.4, yerr=errors, capsize=3, label=label)
     ax.set_xticks(x, [row["variant"] for row in summary], rotation=30, ha="right")
-    ax.set(ylim=(0, 1), ylabel="test score (track level)", title=title)
+    ax.set(ylim=(0, 1), ylabel="test score (track level)",
+           title=f"{title}\nerror bars: 95 % bootstrap intervals over test tracks")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -210,24 +230,37 @@ def plot_learned_filters(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return path
 
 
+def default_reference(rows: list[dict[str, Any]]) -> str:
+    """The row others are compared with when the grid names none: ``mel``, else the first."""
+    variants = list(dict.fromkeys(row["variant"] for row in rows))
+    return "mel" if "mel" in variants else variants[0]
+
+
 def write_results(rows: list[dict[str, Any]], output_dir: Path, title: str,
-                  task: str = "single_label") -> dict[str, Path]:
-    """All result files of an ablation of ``task``; returns their paths by kind."""
+                  task: str = "single_label", reference: str | None = None,
+                  bootstrap: Bootstrap | None = None) -> dict[str, Path]:
+    """All result files of an ablation of ``task``, rows compared with ``reference``
+    (default :func:`default_reference`) as ``bootstrap`` draws; returns the paths by kind."""
     spec = TABLES[task]
     output_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarise(rows, spec)
+    uncertainty = table_uncertainty(rows, reference or default_reference(rows), bootstrap)
+    summary = summarise(rows, spec, uncertainty.intervals)
     paths = {"csv": output_dir / "results.csv", "json": output_dir / "results.json",
              "markdown": output_dir / "results.md"}
     with paths["csv"].open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=csv_columns(spec), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    paths["json"].write_text(json.dumps({"task": task, "cells": rows, "summary": summary},
-                                        indent=2))
-    paths["markdown"].write_text(f"# {title}\n\nTest split, track level, mean ± std over "
-                                 "seeds; validation scores are those of the checkpoint chosen "
-                                 f"({spec.chosen_by}).\n\n{markdown_table(summary, spec)}"
-                                 f"{_prior_text(summary)}")
+    paths["json"].write_text(json.dumps({"task": task, "cells": rows, "summary": summary,
+                                         **uncertainty.to_dict()}, indent=2))
+    seeds = {row["variant"]: row["seeds"] for row in summary}
+    titles = dict(zip(spec.scores, spec.titles, strict=True))
+    paths["markdown"].write_text(
+        f"# {title}\n\nTest split, track level, mean ± std over seeds and in brackets the "
+        "95 % bootstrap interval of that mean over the test tracks (tracks resampled, the "
+        "same draws for every seed); validation scores are those of the checkpoint chosen "
+        f"({spec.chosen_by}).\n\n{markdown_table(summary, spec)}{_prior_text(summary)}"
+        f"{comparisons_markdown(uncertainty, titles, seeds)}")
     paths["scores_plot"] = plot_scores(summary, output_dir / "scores.png", title, spec)
     if any(row.get("history") for row in rows):
         paths["curves_plot"] = plot_validation_curves(rows, output_dir / "validation_curves.png",
