@@ -77,15 +77,19 @@ class TrackEvaluator:
 
     def track_outputs(self, predictions: TrackPredictions, split: str,
                       thresholds: np.ndarray | None = None) -> TrackOutputs:
-        """``predictions`` of ``split`` with their track ids (row numbers where the data
-        carry no ``track_id`` column), as :meth:`tested` keeps them."""
+        """``predictions`` of ``split`` with their track ids, as :meth:`tested` keeps them:
+        row numbers where the data carry no ``track_id`` column, ``id#row`` where a labels
+        file gives two rows one id (each row is scored as a track of its own)."""
         rows = self.prepared.dataset[split]
-        ids = rows["track_id"] if "track_id" in rows.column_names else range(len(rows))
+        ids = np.arange(len(rows)).astype(str)
+        if "track_id" in rows.column_names:
+            given = np.asarray(rows["track_id"]).astype(str)
+            unique = len(np.unique(given)) == len(given)
+            ids = given if unique else np.char.add(np.char.add(given, "#"), ids)
         probabilities = predictions.probabilities
         if predictions.labels.ndim == 1:
             probabilities = probabilities.astype(np.float32)
-        return TrackOutputs(np.asarray(ids).astype(str), probabilities, predictions.labels,
-                            thresholds)
+        return TrackOutputs(ids, probabilities, predictions.labels, thresholds)
 
     def _thresholds(self, model: nn.Module) -> np.ndarray | None:
         """(tags,) decision thresholds of a tagger, ``None`` for one label per track."""
