@@ -89,6 +89,7 @@ class FilterbankFrontend(Frontend):
     ) -> None:
         super().__init__()
         self.max_decimation = max_decimation
+        self.decimations = divisors(max_decimation)  # the permitted grids
         self.exact = False
         self.filters = filters
         self.pooling = pooling
@@ -97,10 +98,9 @@ class FilterbankFrontend(Frontend):
 
     def grids(self) -> Tensor:
         """``(bands,)`` long: the sample spacing each band's energy is computed at."""
-        support = self.filters.support() + self.pooling.bandwidth()
         if self.exact:
-            return torch.ones_like(support, dtype=torch.long)
-        return coarsest_grids(support, divisors(self.max_decimation))
+            return torch.ones_like(self.filters.support(), dtype=torch.long)
+        return coarsest_grids(self.filters.support() + self.pooling.bandwidth(), self.decimations)
 
     def energies(self, waveform: Tensor) -> Tensor:
         """Pooled band energies ``(batch, bands, frames)``, every band from its own grid."""
