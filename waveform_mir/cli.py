@@ -17,8 +17,8 @@ from waveform_mir.console import print_error
 # Sub-command name → the module under waveform_mir.commands that registers it (imported only
 # when the command line is parsed). A new command is one module there and one line here.
 COMMANDS: dict[str, str] = {name: f"waveform_mir.commands.{name}" for name in (
-    "download", "prepare", "train", "evaluate", "ablate", "predict", "embed", "baseline",
-    "demo")}
+    "download", "prepare", "pretrain", "train", "evaluate", "ablate", "predict", "embed",
+    "baseline", "demo")}
 
 # Commands whose module needs an optional extra; without it they explain how to install it.
 EXTRAS = {"baseline": "baseline", "demo": "demo"}

@@ -88,6 +88,11 @@ class TrainConfig:
     # transfer learning: a model folder or Hub id whose front-end and backbone weights start
     # this run; its head and calibration never (see waveform_mir.training.warm_start)
     init_from: str | None = None
+    # fine-tuning from init_from: the copied tensors learn at lr × this (the new head at lr),
+    # and are held at lr 0 for the first steps while the head settles (see
+    # waveform_mir.training.optimisation)
+    pretrained_lr_scale: float = 1.0
+    pretrained_freeze_steps: int = 0
     mixup_alpha: float = 0.0
     random_gain_db: float = 0.0
     eval_every: int = 200
@@ -101,6 +106,27 @@ class TrainConfig:
 
 
 @dataclass
+class PretrainConfig:
+    """Self-supervised pretraining (``waveform-mir pretrain``, see :mod:`waveform_mir.pretrain`).
+
+    Each training item is a ``span_seconds`` stretch of a track; two views of
+    ``data.crop_seconds`` are cut from it at independent offsets and speeds and augmented
+    independently (``views``: :class:`~waveform_mir.pretraining.views.ViewMaker` options).
+    The views of one track are a positive pair, every other view of the batch a negative
+    (``objective``, e.g. ``nt_xent`` at ``temperature``), scored on a projection of the pooled
+    embedding (``projection_dim``, hidden width ``projection_hidden`` or the embedding's).
+    """
+
+    objective: str = "nt_xent"
+    temperature: float = 0.1
+    projection_dim: int = 128
+    projection_hidden: int | None = None
+    pooling: str = "mean"
+    span_seconds: float = 10.0
+    views: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Recipe:
     """A full experiment: data, model, training. ``name`` labels outputs and ablation rows."""
 
@@ -108,6 +134,7 @@ class Recipe:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -120,7 +147,8 @@ class RecipeError(ValueError):
     """A recipe or override that cannot be applied; the message names the offending key."""
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+             "pretrain": PretrainConfig}
 
 
 def _coerce_floats(cls: type, values: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +170,7 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     unknown = set(raw) - {"name", *_SECTIONS}
     if unknown:
         raise RecipeError(
-            f"unknown recipe section(s) {sorted(unknown)}; valid: name, data, model, train")
+            f"unknown recipe section(s) {sorted(unknown)}; valid: name, {', '.join(_SECTIONS)}")
     sections = {}
     for section, cls in _SECTIONS.items():
         values = raw.get(section) or {}
@@ -155,7 +183,18 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     recipe = Recipe(name=raw.get("name", "experiment"), **sections)
     check_imbalance_correction(recipe)
     check_task(recipe)
+    check_fine_tuning(recipe)
     return recipe
+
+
+def check_fine_tuning(recipe: Recipe) -> None:
+    """Refuse a fine-tuning schedule without a model to fine-tune: it would silently change
+    nothing (no tensor is pretrained) and the run would be mistaken for a fine-tuned one."""
+    cfg = recipe.train
+    if not cfg.init_from and (cfg.pretrained_lr_scale != 1.0 or cfg.pretrained_freeze_steps):
+        raise RecipeError("train.pretrained_lr_scale and train.pretrained_freeze_steps set how "
+                          "the tensors copied from train.init_from learn; set train.init_from "
+                          "to the model to fine-tune")
 
 
 def check_imbalance_correction(recipe: Recipe) -> None:

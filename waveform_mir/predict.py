@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from torch import Tensor
 
 from waveform_mir.inference.reader import MIN_SECONDS, CutTrack, TrackReader
 from waveform_mir.model import WaveformClassifier
+from waveform_mir.pretraining.encoder import ContrastiveEncoder, is_encoder_config
 
 DEFAULT_CHUNK_SECONDS = 3.0  # a model that does not record its crop length: the recipes' usual
 
@@ -115,6 +117,20 @@ def _download_from_hub(repo_id: str) -> Path:
     return Path(folder)
 
 
+def load_model(source: str | Path) -> WaveformClassifier | ContrastiveEncoder:
+    """The saved model ``source`` names (see :func:`resolve_model_source`): a classifier, or
+    a pretrained encoder (``waveform-mir pretrain``), told apart by their ``config.json``."""
+    model_dir = resolve_model_source(source)
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+        kind = ContrastiveEncoder if is_encoder_config(config) else WaveformClassifier
+        # huggingface_hub prints a note to stdout, where results (JSON lines) go; drop it.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return kind.from_pretrained(model_dir)
+    except (OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
+
+
 class Predictor:
     """A loaded model plus how to cut tracks for it; reuse one for many files.
 
@@ -129,7 +145,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: WaveformClassifier,
+        model: WaveformClassifier | ContrastiveEncoder,
         chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
         hop_seconds: float | None = None,
         batch_size: int = 16,
@@ -152,6 +168,14 @@ class Predictor:
         self.thresholds = None if model.task != "multi_label" else dict(
             zip(self.labels, model.thresholds.tolist(), strict=True))
 
+    def require_labels(self) -> None:
+        """Refuse to predict with a model that has no labels (a pretrained encoder): it can
+        embed tracks, and scores nothing until it is fine-tuned."""
+        if not self.labels:
+            raise ModelLoadError("this model is a pretrained encoder without labels: embed "
+                                 "tracks with `waveform-mir embed`, or fine-tune it on a "
+                                 "labelled task with train.init_from")
+
     @property
     def reader(self) -> TrackReader:
         """How files are decoded and cut for this model, levelled by its present ``loudness``
@@ -164,14 +188,7 @@ class Predictor:
         """Load a model folder, run folder or Hub id; chunks are as long as the crops it was
         trained on and as far apart as its evaluation's (both recorded in its config) unless
         ``chunk_seconds`` / ``hop_seconds`` are given."""
-        model_dir = resolve_model_source(source)
-        try:
-            # huggingface_hub prints a note to stdout, where results (JSON lines) go; drop it.
-            with contextlib.redirect_stdout(io.StringIO()):
-                model = WaveformClassifier.from_pretrained(model_dir)
-        except (OSError, KeyError, TypeError, RuntimeError) as error:
-            raise ModelLoadError(f"could not load a model from {model_dir}: {error}") from None
-        return _predictor(model, **options)
+        return _predictor(load_model(source), **options)
 
     def decode(self, source: str | Path | bytes, name: str | None = None,
                max_seconds: float | None = None) -> tuple[np.ndarray, bool]:
@@ -236,7 +253,7 @@ def _predictor(model_or_path: Predictor | WaveformClassifier | str | Path, **opt
                ) -> Predictor:
     if isinstance(model_or_path, Predictor):
         return model_or_path
-    if isinstance(model_or_path, WaveformClassifier):
+    if isinstance(model_or_path, WaveformClassifier | ContrastiveEncoder):
         options.setdefault("chunk_seconds", model_or_path.chunk_seconds or DEFAULT_CHUNK_SECONDS)
         if options.get("hop_seconds") is None:
             options["hop_seconds"] = model_or_path.hop_seconds

@@ -152,12 +152,14 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
     # and is registered so checkpoints still carry it.
     model = build_model_for_data(recipe.model, recipe.data, id2label)
+    pretrained: frozenset[str] = frozenset()
     if cfg.init_from:  # before the filter snapshot: drift is measured from where it starts
         started_from = warm_start(model, cfg.init_from)
+        pretrained = frozenset(started_from.copied)
         if accelerator.is_main_process:
             console.print(started_from.summary())
     initial_filters = snapshot_filters(model)
-    optimizer = build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg, pretrained)  # copied tensors: the fine-tuning rate
     scheduler = build_scheduler(optimizer, cfg)
     accelerator.register_for_checkpointing(scheduler)
     model, optimizer = accelerator.prepare(model, optimizer)

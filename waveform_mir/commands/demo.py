@@ -38,5 +38,7 @@ def run(args: argparse.Namespace) -> int:
     # A service manager stops the page with SIGTERM; exiting normally lets the private cache
     # and example folders be removed (they are registered with atexit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    launch(Predictor.from_pretrained(args.model), options)
+    predictor = Predictor.from_pretrained(args.model)
+    predictor.require_labels()
+    launch(predictor, options)
     return 0

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     failures = FailureLog()
     files = collect_audio_files(args.inputs, failures)
     predictor = load_predictor(args)
+    predictor.require_labels()
     output = JsonLines(args.out, overwrite=args.overwrite) if args.out else None
     todo = remaining_files(files, output.done if output else set())
     results: list[tuple[Path, TrackScores]] = []

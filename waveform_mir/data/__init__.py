@@ -3,12 +3,20 @@
 ``prepare_dataset(config)`` turns a :class:`~waveform_mir.config.DataConfig` into decoded,
 cached splits; ``RandomCropDataset`` / ``ChunkDataset`` serve them to training and
 evaluation, and ``StreamingCropDataset`` decodes a streamed training split as it is read.
-Sources (``synthetic``, ``synthetic_tags``, ``folder``, ``fma``, ``hub``) register
-themselves in :mod:`.registry` when their modules are imported below. ``select_task`` picks the
-label column a run learns (single-label classes or multi-label tags, :mod:`.tasks`).
+Sources (``synthetic``, ``synthetic_tags``, ``folder``, ``fma``, ``hub``; ``audio_files`` for
+unlabelled audio) register themselves in :mod:`.registry` when their modules are imported
+below. ``select_task`` picks the label column a run learns (single-label classes or
+multi-label tags, :mod:`.tasks`).
 """
 
-from . import fma, folder, hub, synthetic, synthetic_tags  # noqa: F401 - registers the builders
+from . import (  # noqa: F401 - registers the builders
+    fma,
+    folder,
+    hub,
+    synthetic,
+    synthetic_tags,
+    unlabelled,
+)
 from .audio import AudioDecodeError, decode_audio
 from .loader import (
     ChunkDataset,

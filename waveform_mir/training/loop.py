@@ -89,7 +89,6 @@ class TrainingRun:
         masks and dropout, and a resumed run draws what an uninterrupted one would.
         """
         cfg, accelerator = self.recipe.train, self.accelerator
-        num_classes = len(self.prepared.label_names)
         started, clips_seen, micro = time.perf_counter(), 0, 0
         self.model.train()
         with progress_bar("training", total=cfg.max_steps,
@@ -99,8 +98,7 @@ class TrainingRun:
                 for batch in batches.from_step(state.step):
                     seed_step(cfg.seed, state.step, accelerator.process_index, micro)
                     with accelerator.accumulate(self.model):
-                        loss = training_loss(self.model, batch, cfg, self.task, num_classes,
-                                             self.loss_weights)
+                        loss = self.batch_loss(batch)
                         accelerator.backward(loss)
                         if accelerator.sync_gradients and cfg.grad_clip > 0:
                             accelerator.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -121,6 +119,11 @@ class TrainingRun:
                                     state.earlier_seconds + elapsed)
                     if state.step >= cfg.max_steps:
                         break
+
+    def batch_loss(self, batch: dict) -> torch.Tensor:
+        """The loss one micro-batch is optimised for: the task's (see :func:`training_loss`)."""
+        return training_loss(self.model, batch, self.recipe.train, self.task,
+                             len(self.prepared.label_names), self.loss_weights)
 
     def log_step(self, loss: torch.Tensor, lr: float, step: int) -> float:
         """Mean loss over processes, logged with the learning rate step ``step`` used;

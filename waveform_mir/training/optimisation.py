@@ -12,6 +12,10 @@ Three parameter groups, each named in its ``"name"`` key:
   toward 0 means "toward DC" or "toward r = 1": over the FMA-small schedule it would shrink
   them by a factor 0.82 without any gradient asking for it.
 
+A fine-tuned run (``train.init_from``) splits each group into the tensors it copied
+(``pretrained_<group>``, at ``lr × pretrained_lr_scale``, held at 0 for
+``pretrained_freeze_steps``) and the fresh ones (the new head), which learn at the full rate.
+
 The schedule is linear warm-up then cosine decay over ``max_steps`` optimiser steps, one
 :class:`~torch.optim.lr_scheduler.LambdaLR` factor per group. ``frontend_freeze_steps`` holds
 the front-end at learning rate 0 for the first steps, as the learnable-front-end literature
@@ -29,30 +33,38 @@ from torch import nn
 from ..config import TrainConfig
 
 
-def parameter_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    """The named optimiser groups above; groups without parameters are left out."""
-    frontend, decay, no_decay = [], [], []
+def parameter_groups(model: nn.Module, cfg: TrainConfig,
+                     pretrained: frozenset[str] = frozenset()) -> list[dict]:
+    """The named optimiser groups above; groups without parameters are left out.
+
+    ``pretrained`` names the parameters a warm start copied (``train.init_from``): each group
+    then splits in two, the copied half named ``pretrained_<group>`` at
+    ``lr × pretrained_lr_scale``, so a fine-tuned representation moves less than the new head
+    learns (the discriminative fine-tuning of Howard & Ruder 2018).
+    """
+    members: dict[str, list[nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        if name.startswith("frontend."):
-            frontend.append(parameter)
-        elif parameter.ndim >= 2:
-            decay.append(parameter)
-        else:
-            no_decay.append(parameter)
-    groups = [
-        {"name": "decay", "params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-        {"name": "no_decay", "params": no_decay, "lr": cfg.lr, "weight_decay": 0.0},
-        {"name": "frontend", "params": frontend, "lr": cfg.lr * cfg.frontend_lr_scale,
-         "weight_decay": 0.0},
-    ]
-    return [group for group in groups if group["params"]]
+        group = ("frontend" if name.startswith("frontend.")
+                 else "decay" if parameter.ndim >= 2 else "no_decay")
+        key = f"pretrained_{group}" if name in pretrained else group
+        members.setdefault(key, []).append(parameter)
+    base = {"decay": (cfg.lr, cfg.weight_decay), "no_decay": (cfg.lr, 0.0),
+            "frontend": (cfg.lr * cfg.frontend_lr_scale, 0.0)}
+    groups = []
+    for prefix, scale in (("", 1.0), ("pretrained_", cfg.pretrained_lr_scale)):
+        for group, (lr, decay) in base.items():
+            if members.get(prefix + group):
+                groups.append({"name": prefix + group, "params": members[prefix + group],
+                               "lr": lr * scale, "weight_decay": decay})
+    return groups
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+def build_optimizer(model: nn.Module, cfg: TrainConfig,
+                    pretrained: frozenset[str] = frozenset()) -> torch.optim.AdamW:
     """AdamW over :func:`parameter_groups` (each group carries its own decay and rate)."""
-    return torch.optim.AdamW(parameter_groups(model, cfg))
+    return torch.optim.AdamW(parameter_groups(model, cfg, pretrained))
 
 
 def warmup_cosine_factor(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
@@ -73,16 +85,24 @@ def frozen_until(freeze_steps: int, factor: Callable[[int], float]) -> Callable[
     return lambda step: 0.0 if step < freeze_steps else factor(step)
 
 
+def group_freeze_steps(name: str, cfg: TrainConfig) -> int:
+    """Steps a group stays at lr 0: the front-end's ``frontend_freeze_steps``, the copied
+    tensors' ``pretrained_freeze_steps`` (the head learns alone first, as in the linear-probe
+    then fine-tune recipe of Kumar et al. 2022), the longer of the two for both."""
+    frozen = [cfg.frontend_freeze_steps if name.endswith("frontend") else 0,
+              cfg.pretrained_freeze_steps if name.startswith("pretrained_") else 0]
+    return max(frozen)
+
+
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig
                     ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Warm-up + cosine for every group; the front-end group also frozen at first.
+    """Warm-up + cosine for every group; front-end and pretrained groups frozen at first.
 
     Step it once per *optimiser* step (after a gradient-accumulation window), on every
     process: it must not go through ``accelerator.prepare``, whose wrapper steps a scheduler
     ``num_processes`` times per call and so ran a two-process schedule twice as fast.
     """
     shared = warmup_cosine_factor(cfg.warmup_steps, cfg.max_steps)
-    factors = [frozen_until(cfg.frontend_freeze_steps, shared)
-               if group.get("name") == "frontend" else shared
+    factors = [frozen_until(group_freeze_steps(group.get("name", ""), cfg), shared)
                for group in optimizer.param_groups]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factors)

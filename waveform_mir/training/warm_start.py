@@ -4,14 +4,16 @@ A few hundred labelled clips are too few to learn a front-end and a deep backbon
 scratch; the tagging literature starts such tasks from a network trained on a larger one
 (Choi et al., "Transfer learning for music classification and regression tasks", ISMIR
 2017; the musicnn and PANNs taggers are used this way). ``train.init_from`` names any model
-``WaveformClassifier.from_pretrained`` can read (a run's ``best/`` folder or a Hub id), and
+``waveform_mir.predict.load_model`` can read (a classifier's or a pretrained encoder's
+``best/`` folder, or a Hub id), and
 :func:`warm_start` copies into the new model, before its optimiser is built:
 
 * every backbone tensor (parameters and batch-norm statistics) whose name and shape match,
   and the front-end's too where it is the same kind of front-end (a mel model can start a
   learnable-mel one's backbone, not its filters);
 * never the head, whose outputs name the source's labels, even when their count happens to
-  match, nor the calibration buffers ``temperature`` and ``thresholds``, which describe
+  match (a pretrained encoder's head is its contrastive projection, dropped likewise), nor
+  the calibration buffers ``temperature`` and ``thresholds``, which describe
   those outputs (a copied temperature would rescale every training logit).
 
 Tensors of another shape (e.g. a front-end with more mel bands) keep their fresh
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 from waveform_mir.config import RecipeError
 from waveform_mir.model import WaveformClassifier
+from waveform_mir.predict import load_model
 
 # What describes the source's labels rather than the audio: never transferred.
 LABEL_SPECIFIC = ("head.", "temperature", "thresholds")
@@ -59,7 +62,7 @@ def warm_start(model: WaveformClassifier, source: str) -> WarmStart:
         RecipeError: the source reads another sample rate, has another kind of backbone,
             or shares no learnable tensor with ``model``.
     """
-    donor = WaveformClassifier.from_pretrained(source)
+    donor = load_model(source)
     if donor.sample_rate != model.sample_rate:
         raise RecipeError(f"train.init_from {source} reads audio at {donor.sample_rate} Hz, "
                           f"the recipe at {model.sample_rate} Hz; its front-end would hear "
