@@ -183,12 +183,28 @@ def test_grid_refuses_a_file_without_variants(tmp_path):
         AblationGrid.load(path)
 
 
-
 def test_a_probe_of_one_model_is_a_probe_of_a_list_of_one(tmp_path):
     grid = AblationGrid.load(write_grid(
         tmp_path / "probes.yaml", "quickstart.yaml", {}, {"mel": {}},
         probes={"one": "runs/a/best", "seeds": ["runs/b0/best", "runs/b1/best"]}))
     assert grid.probes == {"one": ["runs/a/best"], "seeds": ["runs/b0/best", "runs/b1/best"]}
+
+
+def test_rows_restrict_a_grid_to_some_variants_and_probes(tmp_path):
+    grid = AblationGrid.load(write_grid(
+        tmp_path / "rows.yaml", "quickstart.yaml", {}, {"mel": {}, "sinc": {}, "leaf": {}},
+        baselines=["lr"], probes={"gtzan": "runs/a/best", "ssl": "runs/b/best"}))
+    part = grid.only(["mel", "leaf", "ssl"])
+    kept = [name for name in grid.variants if name in ("mel", "leaf")]  # in the grid's order
+    assert list(part.variants) == kept and list(part.probes) == ["ssl"]
+    assert part.cells() == [(name, seed) for name in kept for seed in (0, 1, 2)]
+    assert part.baselines == ["lr"] and len(grid.variants) == 3
+    with pytest.raises(ValueError, match="no variant or probe \\['raw'\\]"):
+        grid.only(["mel", "raw"])
+    referenced = AblationGrid.load(write_grid(tmp_path / "ref.yaml", "quickstart.yaml", {},
+                                              {"mel": {}, "sinc": {}}, reference="sinc"))
+    with pytest.raises(ValueError, match="reference row 'sinc'"):
+        referenced.only(["mel"])
 
 
 @pytest.mark.slow

@@ -26,8 +26,9 @@ a trained model (:mod:`waveform_mir.baseline.embeddings`); its path, like
 ``train.init_from``'s, is relative to where ``ablate`` runs.
 
 ``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
-launch`` too), skips cells that already finished and resumes an interrupted one from its
-last checkpoint, then writes ``results.csv/json``, ``results.md`` and plots into ``DIR``.
+launch`` too; ``--rows mel mel_ssl`` only those variants and probes), skips cells that
+already finished and resumes an interrupted one from its last checkpoint, then writes
+``results.csv/json``, ``results.md`` and plots into ``DIR``.
 Every cell and baseline keeps its per-track test outputs (``test_tracks*.npz``, named by the
 row's ``tracks_file``), from which the report draws each row's 95 % interval over the test
 tracks and its paired comparison with the reference row
@@ -37,6 +38,7 @@ tracks and its paired comparison with the reference row
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -107,6 +109,20 @@ class AblationGrid:
             raise RecipeError(f"ablation grid {path}: reference '{grid.reference}' is not a "
                               f"row of the table ({', '.join(grid.row_names())})")
         return grid
+
+    def only(self, names: list[str]) -> AblationGrid:
+        """The grid restricted to the variants and probes ``names`` (its baselines kept), to
+        run part of a grid (one whose other probes' models do not exist yet, say) or to
+        share its cells between two machines writing into one output folder."""
+        unknown = sorted(set(names) - set(self.variants) - set(self.probes))
+        if unknown:
+            raise RecipeError(f"ablation grid {self.name}: no variant or probe {unknown}; "
+                              f"choose from {[*self.variants, *self.probes]}")
+        if self.reference is not None and self.reference not in names:
+            raise RecipeError(f"--rows leaves out the grid's reference row '{self.reference}'")
+        return dataclasses.replace(
+            self, variants={k: v for k, v in self.variants.items() if k in names},
+            probes={k: v for k, v in self.probes.items() if k in names})
 
     def row_names(self) -> list[str]:
         """Every row of the table: the variants, then the baselines and probes."""

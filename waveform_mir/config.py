@@ -43,6 +43,10 @@ class DataConfig:
     # moods, tags, ...) with a sigmoid per tag.
     task: str = "single_label"
     label_column: str = "label"
+    # one fold of a K-fold split of the union of train, validation and test, grouped by track
+    # and artist: {count: 5, index: 0, seed: 0, validation_fraction: 0.1} (waveform_mir.data.
+    # folds); None: the source's own split
+    fold: dict[str, Any] | None = None
 
     @property
     def crop_samples(self) -> int:

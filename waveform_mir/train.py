@@ -31,7 +31,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from rich.console import Console
 
 from waveform_mir.config import Recipe
-from waveform_mir.data import PreparedData, select_task
+from waveform_mir.data import PreparedData, select_task, with_fold
 from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.data.labels import label_targets
 from waveform_mir.evaluation.evaluator import TrackEvaluator
@@ -146,6 +146,7 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     # Data: decoded once into the cache (main process first, the others then read the cache).
     with accelerator.main_process_first():
         prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
+    prepared = with_fold(prepared, recipe.data.fold)  # one fold of K, when the recipe says so
     prepared = select_task(prepared, recipe.data)  # the label column this run learns
     id2label = dict(enumerate(prepared.label_names))
 

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from waveform_mir.config import DataConfig, Recipe
-from waveform_mir.data import prepare_dataset, select_task
+from waveform_mir.data import prepare_dataset, select_task, with_fold
 from waveform_mir.data.cache import default_cache_root
 from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
 from waveform_mir.evaluation.uncertainty import Bootstrap, interval_text, with_intervals
@@ -85,7 +85,8 @@ def run_baseline(
     names = resolve(classifiers)
     console = console or Console()
     out = Path(out_dir) if out_dir is not None else default_output_dir(recipe)
-    prepared = select_task(prepare_dataset(recipe.data, progress=progress), recipe.data)
+    prepared = select_task(with_fold(prepare_dataset(recipe.data, progress=progress),
+                                     recipe.data.fold), recipe.data)
     if prepared.stream is not None:
         raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
                          "supported (set the source's streaming option off)")

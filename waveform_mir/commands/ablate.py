@@ -21,12 +21,17 @@ def register(subparsers) -> None:
     parser.add_argument("grid", help="ablation grid YAML (see recipes/ablations/)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default runs/ablations/<grid name>)")
+    parser.add_argument("--rows", nargs="+", default=None, metavar="NAME",
+                        help="train and report only these variants and probes (the grid's "
+                             "baselines still run)")
     add_overrides(parser, "applied to every cell")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     grid = AblationGrid.load(args.grid)
+    if args.rows:
+        grid = grid.only(args.rows)
     output_dir = args.out or Path("runs/ablations") / grid.name
     state = PartialState(cpu=cpu_data_parallel())
     run_ablation(grid, output_dir, args.overrides, is_main=state.is_main_process)

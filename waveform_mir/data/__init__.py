@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - registers the builders
     unlabelled,
 )
 from .audio import AudioDecodeError, decode_audio
+from .folds import FoldLeakError, FoldSpec, with_fold
 from .loader import (
     ChunkDataset,
     RandomCropDataset,
@@ -33,6 +34,8 @@ __all__ = [
     "AudioDecodeError",
     "ChunkDataset",
     "DataSourceError",
+    "FoldLeakError",
+    "FoldSpec",
     "LabelTask",
     "PreparedData",
     "RandomCropDataset",
@@ -46,4 +49,5 @@ __all__ = [
     "register_builder",
     "resolve_task",
     "select_task",
+    "with_fold",
 ]

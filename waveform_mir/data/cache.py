@@ -49,8 +49,9 @@ from .store import (
     shard_ranges,
 )
 
-CACHE_FORMAT = 3  # bump when the stored layout or decoding changes, to invalidate old caches
+CACHE_FORMAT = 4  # bump when the stored layout or decoding changes, to invalidate old caches
 # 3: label columns typed as class ids or tag lists (FMA genres_all was a list of strings)
+# 4: a folder's labels.csv artist column is kept (K-fold splits group by it, see .folds)
 WRITER_BATCH_SIZE = 16  # rows per Arrow record batch: ~15 MB of int16 for 30 s at 16 kHz
 SHARD_ROWS_PER_PROC = 256  # rows per shard and worker: the unit of progress and of resuming
 

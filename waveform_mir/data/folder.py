@@ -2,8 +2,9 @@
 
 Two layouts are understood, because those are how labelled audio is usually shipped:
 
-* a labels CSV with columns ``path`` and ``label`` (or ``genre``), optionally ``split`` and
-  ``track_id``; paths are relative to the CSV's folder or absolute;
+* a labels CSV with columns ``path`` and ``label`` (or ``genre``), optionally ``split``,
+  ``track_id`` and ``artist`` (kept, so that K-fold splits keep an artist in one fold);
+  paths are relative to the CSV's folder or absolute;
 * no CSV: one sub-folder per genre (``root/<genre>/**/<file>``), as GTZAN is distributed.
 
 For multi-label tagging, ``tag_columns`` names CSV columns of ``;``-separated tags
@@ -31,7 +32,8 @@ from .registry import register_builder
 _LABEL_COLUMNS = ("label", "genre")
 _DEFAULT_SPLITS = {"train": "train", "validation": "validation", "val": "validation",
                    "valid": "validation", "test": "test"}
-_RESERVED = ("path", "track_id", "split", "label")  # columns of the table read_labels_csv makes
+# columns of the table read_labels_csv makes
+_RESERVED = ("path", "track_id", "split", "label", "artist")
 
 
 def _label_source(table: pd.DataFrame, csv_path: Path, label_column: str | None,
@@ -54,7 +56,7 @@ def _label_source(table: pd.DataFrame, csv_path: Path, label_column: str | None,
 def read_labels_csv(csv_path: Path, label_column: str | None = None,
                     tag_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Load a labels CSV into columns ``path`` (absolute), ``track_id``, [``label``],
-    [``split``] and each of ``tag_columns`` as lists of tag names."""
+    [``split``], [``artist``] and each of ``tag_columns`` as lists of tag names."""
     table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     source = _label_source(table, csv_path, label_column, tag_columns)
     base = csv_path.parent
@@ -66,8 +68,9 @@ def read_labels_csv(csv_path: Path, label_column: str | None = None,
         table["track_id"] if "track_id" in table.columns
         else [Path(p).with_suffix("").as_posix() for p in table["path"]]
     )
-    if "split" in table.columns:
-        out["split"] = table["split"]
+    for kept in ("split", "artist"):
+        if kept in table.columns:
+            out[kept] = table[kept]
     for column in tag_columns:
         out[column] = [split_tags(cell) for cell in table[column]]
     return out
@@ -145,10 +148,12 @@ def folder_manifest(
     fractions = {"validation": validation_fraction, "test": test_fraction}
     table, dropped = assign_splits(table, splits, fractions, seed)
     label_names = sorted(table["label"].unique()) if "label" in table.columns else None
-    columns = ["track_id", "path", *(["label"] if label_names is not None else []), *tags]
+    artist = ["artist"] if "artist" in table.columns else []
+    columns = ["track_id", "path", *(["label"] if label_names is not None else []), *artist,
+               *tags]
     rows = {split: {c: part[c].tolist() for c in columns}
             for split, part in table.groupby("split")}
-    extra = {"path": datasets.Value("string"),
+    extra = {"path": datasets.Value("string"), **{c: datasets.Value("string") for c in artist},
              **{c: tag_feature(tag_vocabulary(table[c])) for c in tags}}
     splits_ds = build_splits(rows, label_names, extra)
     return Manifest(splits_ds, file_renderer(min_seconds, max_seconds), dropped=dropped)

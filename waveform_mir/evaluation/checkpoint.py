@@ -14,7 +14,7 @@ from accelerate import Accelerator
 from rich.console import Console
 
 from waveform_mir.config import DataConfig, RecipeError, load_recipe
-from waveform_mir.data import PreparedData, prepare_dataset, select_task
+from waveform_mir.data import PreparedData, prepare_dataset, select_task, with_fold
 from waveform_mir.evaluation.evaluator import TrackEvaluator
 from waveform_mir.evaluation.track_outputs import tracks_file
 from waveform_mir.evaluation.uncertainty import Bootstrap
@@ -55,7 +55,8 @@ def data_as_trained(model: WaveformClassifier, model_dir: Path, data: str | None
     data_config = dataclasses.replace(data_config, sample_rate=model.sample_rate,
                                       crop_seconds=trained.crop_seconds, eval_hop_seconds=hop,
                                       loudness=model.loudness.to_dict())
-    prepared = select_task(prepare_dataset(data_config), data_config)
+    prepared = select_task(with_fold(prepare_dataset(data_config), data_config.fold),
+                           data_config)
     for needed in splits:
         if needed not in prepared.dataset or not len(prepared.dataset[needed]):
             raise RecipeError(f"split '{needed}' is empty or missing; have "
