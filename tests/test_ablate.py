@@ -223,6 +223,31 @@ def test_feature_baselines_join_the_table(grid_file, tmp_path):
 
 
 @pytest.mark.slow
+def test_folds_test_every_track_once_for_cells_and_baselines(grid_file, tmp_path):
+    pytest.importorskip("librosa", reason="the feature baseline needs the 'baseline' extra")
+    raw = yaml.safe_load(grid_file.read_text())
+    raw["variants"] = {"mel": raw["variants"]["mel"]}
+    raw.update(seeds=[0], baselines=["lr"], folds=3)
+    grid_file.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "ablation"
+    rows = run_ablation(AblationGrid.load(grid_file), out)
+    tested = []
+    for fold in range(3):  # each fold tested a third of the tracks, trained on none of them
+        folder = out / "cells" / "mel" / "seed0" / f"fold{fold}"
+        ids = TrackOutputs.load(folder / "test_tracks.npz").track_ids.tolist()
+        tested += ids
+        assert len(ids) == 11 or len(ids) == 12
+    assert len(tested) == len(set(tested)) == 33  # 3 genres × (6 + 2 + 3): all, once each
+    for row in rows:  # the cell and the baseline: scored on all 33 tracks, pooled
+        pooled = TrackOutputs.load(Path(row["tracks_file"]))
+        assert sorted(pooled.track_ids.tolist()) == sorted(tested)
+        assert 0 <= row["accuracy"] <= 1 and row["val_accuracy"] is not None
+    assert rows[0]["folds"] == 3
+    results = json.loads((out / "results.json").read_text())
+    assert results["bootstrap"]["tracks"] == 33
+
+
+@pytest.mark.slow
 def test_grid_runs_under_accelerate_launch_with_two_processes(grid_file, tmp_path):
     """``scripts/ablate.py`` under two real CPU processes: the cell trains data-parallel and
     only the main process writes the report."""

@@ -14,6 +14,8 @@ and its matching backbone) and the seeds::
     reference: mel                    # optional: the row every other is compared with
                                       # (default: mel, else the first variant)
     bootstrap: {resamples: 2000}      # optional: intervals' resamples (1000) and seed (0)
+    folds: 5                          # optional: cross-validate every cell and baseline
+                                      # (waveform_mir.cross_validation; also --folds K)
     variants:
       mel:  {model.frontend: {name: mel}, model.backbone: {name: short_chunk_cnn}}
       sinc: {model.frontend: {name: sinc_fbank}, model.backbone: {name: short_chunk_cnn}}
@@ -56,6 +58,7 @@ from waveform_mir.config import (
     recipe_from_dict,
     set_dotted,
 )
+from waveform_mir.cross_validation import cross_validate
 from waveform_mir.evaluation.selection import HEADLINES, best_of
 from waveform_mir.evaluation.track_outputs import TRACKS_FILE
 from waveform_mir.evaluation.uncertainty import Bootstrap
@@ -82,6 +85,7 @@ class AblationGrid:
     probes: dict[str, list[str]] = field(default_factory=dict)  # name -> models, one a seed
     reference: str | None = None  # the row others are compared with; None: mel or the first
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
+    folds: int | None = None  # K: every cell and baseline cross-validated over K folds
 
     @classmethod
     def load(cls, path: str | Path) -> AblationGrid:
@@ -104,7 +108,8 @@ class AblationGrid:
                    probes={name: models if isinstance(models, list) else [models]
                            for name, models in (raw.get("probes") or {}).items()},
                    reference=raw.get("reference"),
-                   bootstrap=Bootstrap(**(raw.get("bootstrap") or {})))
+                   bootstrap=Bootstrap(**(raw.get("bootstrap") or {})),
+                   folds=raw.get("folds"))
         if grid.reference is not None and grid.reference not in grid.row_names():
             raise RecipeError(f"ablation grid {path}: reference '{grid.reference}' is not a "
                               f"row of the table ({', '.join(grid.row_names())})")
@@ -165,12 +170,45 @@ def cell_dir(output_dir: Path, variant: str, seed: int) -> Path:
 
 def run_cell(grid: AblationGrid, variant: str, seed: int, output_dir: Path,
              overrides: list[str], is_main: bool = True) -> dict[str, Any]:
-    """Train one cell (resuming if it was interrupted) and return its result row."""
+    """Train one cell (resuming if it was interrupted; with ``folds``, one run per fold,
+    pooled) and return its result row."""
+    recipe = grid.cell_recipe(variant, seed, output_dir, overrides)
     folder = cell_dir(output_dir, variant, seed)
+    if not grid.folds:
+        return trained_row(recipe, variant, seed, folder, is_main)
     done = folder / "cell.json"
     if done.is_file():
         return json.loads(done.read_text())
-    recipe = grid.cell_recipe(variant, seed, output_dir, overrides)
+    folds: list[dict[str, Any]] = []
+
+    def run_fold(fold: Recipe) -> dict[str, Path]:
+        folds.append(trained_row(fold, variant, seed, Path(fold.train.output_dir), is_main))
+        return {"model": Path(folds[-1]["tracks_file"])}
+
+    pooled = cross_validate(recipe, grid.folds, run_fold, folder, bootstrap=grid.bootstrap)
+    scores = score_columns(recipe.data.task, pooled["model"], mean_validation(folds))
+    row = {**folds[0], **scores, "folds": grid.folds,
+           "train_seconds": sum(fold["train_seconds"] for fold in folds),
+           "folder": str(folder), "tracks_file": str(folder / "test_tracks_model.npz")}
+    if is_main:
+        done.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def mean_validation(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The folds' validation scores averaged (``None`` where a fold has none)."""
+    columns = [key.removeprefix("val_") for key in rows[0] if key.startswith("val_")]
+    values = {name: [row[f"val_{name}"] for row in rows] for name in columns}
+    return {name: None if None in v else sum(v) / len(v) for name, v in values.items()}
+
+
+def trained_row(recipe: Recipe, variant: str, seed: int, folder: Path, is_main: bool = True
+                ) -> dict[str, Any]:
+    """Train ``recipe`` into ``folder`` (resuming; a finished one, with its ``cell.json``,
+    is read back) and return its result row."""
+    done = folder / "cell.json"
+    if done.is_file():
+        return json.loads(done.read_text())
     resume = "latest" if list_checkpoints(folder) else None
     result = train(recipe, resume=resume)
     summary = json.loads((folder / "train_summary.json").read_text())
@@ -226,18 +264,40 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
         routes.insert(0, ("baseline", 0, None, "hand-made features", output_dir / "baselines"))
     if not routes:
         return []
-    from waveform_mir.baseline.run import run_baseline
-
     recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
     rows = []
     for prefix, seed, model, described, folder in routes:
-        results = run_baseline(recipe, grid.baselines or ["lr"], folder, embeddings_from=model)
+        scored = baseline_scores(recipe, grid, folder, model)
         rows += [{"variant": f"{prefix}:{name}", "seed": seed, "frontend": described,
-                  "backbone": name,
-                  **score_columns(recipe.data.task, row["test"], row["validation"]),
-                  "tracks_file": str(folder / row["tracks_file"])}
-                 for name, row in results["classifiers"].items()]
+                  "backbone": name, **score_columns(recipe.data.task, test, validation),
+                  "tracks_file": str(tracks)}
+                 for name, (test, validation, tracks) in scored.items()]
     return rows
+
+
+def baseline_scores(recipe: Recipe, grid: AblationGrid, folder: Path, model: str | None
+                    ) -> dict[str, tuple[dict, dict, Path]]:
+    """Each classifier's test scores, validation scores and per-track test outputs: of one
+    baseline run, or (``grid.folds``) pooled over one run per fold."""
+    from waveform_mir.baseline.run import run_baseline
+
+    classifiers = grid.baselines or ["lr"]
+    if not grid.folds:
+        results = run_baseline(recipe, classifiers, folder, embeddings_from=model)
+        return {name: (row["test"], row["validation"], folder / row["tracks_file"])
+                for name, row in results["classifiers"].items()}
+    validations: dict[str, list[dict]] = {name: [] for name in classifiers}
+
+    def run_fold(fold: Recipe) -> dict[str, Path]:
+        out = Path(fold.train.output_dir)
+        results = run_baseline(fold, classifiers, out, embeddings_from=model)
+        for name, row in results["classifiers"].items():
+            validations[name].append({f"val_{k}": v for k, v in row["validation"].items()})
+        return {name: out / row["tracks_file"] for name, row in results["classifiers"].items()}
+
+    pooled = cross_validate(recipe, grid.folds, run_fold, folder, bootstrap=grid.bootstrap)
+    return {name: (pooled[name], mean_validation(validations[name]),
+                   folder / f"test_tracks_{name}.npz") for name in classifiers}
 
 
 def run_ablation(grid: AblationGrid, output_dir: Path, overrides: list[str] | None = None,

@@ -129,6 +129,34 @@ def _matches(cached: dict[str, SplitFeatures], dataset: datasets.DatasetDict) ->
         cached[name].track_ids.tolist() == list(dataset[name]["track_id"]) for name in dataset)
 
 
+def regrouped(splits: dict[str, SplitFeatures], dataset: datasets.DatasetDict
+              ) -> dict[str, SplitFeatures]:
+    """The features of ``splits`` rearranged into ``dataset``'s splits by track id (the
+    splits of one fold of the same tracks, :mod:`waveform_mir.data.folds`), with
+    ``dataset``'s labels: the audio is described once, whichever fold it falls in."""
+    where: dict[str, tuple[SplitFeatures, int]] = {}
+    for split in splits.values():
+        for row, track in enumerate(split.track_ids.tolist()):
+            if track in where:
+                raise ValueError(f"track id {track} repeats; folds need unique track ids")
+            where[track] = (split, row)
+    out = {}
+    for name in dataset:
+        features, track_index = [], []
+        ids = list(dataset[name]["track_id"])
+        for new_row, track in enumerate(ids):
+            split, row = where[track]
+            chunks = np.flatnonzero(split.track_index == row)
+            features.append(split.features[chunks])
+            track_index.append(np.full(len(chunks), new_row, dtype=np.int64))
+        dim = next(iter(splits.values())).features.shape[1]
+        out[name] = SplitFeatures(
+            features=np.concatenate(features) if features else np.zeros((0, dim), np.float32),
+            track_index=np.concatenate(track_index) if track_index else np.zeros(0, np.int64),
+            labels=label_targets(dataset[name]), track_ids=np.asarray(ids, dtype=str))
+    return out
+
+
 def cached_splits(path: Path, dataset: datasets.DatasetDict,
                   compute: Callable[[], dict[str, SplitFeatures]]) -> dict[str, SplitFeatures]:
     """The features stored at ``path`` when they describe exactly ``dataset``'s tracks,

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from waveform_mir.config import DataConfig, Recipe
-from waveform_mir.data import prepare_dataset, select_task, with_fold
+from waveform_mir.data import PreparedData, prepare_dataset, select_task, with_fold
 from waveform_mir.data.cache import default_cache_root
 from waveform_mir.evaluation.selection import SELECTION_RULE, best_of, rule_for
 from waveform_mir.evaluation.uncertainty import Bootstrap, interval_text, with_intervals
@@ -36,7 +36,7 @@ from waveform_mir.reports.metrics import report
 
 from .classifiers import CLASSIFIERS, resolve
 from .embeddings import embedding_features
-from .extract import SplitFeatures, split_features
+from .extract import SplitFeatures, regrouped, split_features
 from .features import feature_names
 from .selection import REFIT_ON, headline, select_and_test
 
@@ -85,14 +85,9 @@ def run_baseline(
     names = resolve(classifiers)
     console = console or Console()
     out = Path(out_dir) if out_dir is not None else default_output_dir(recipe)
-    prepared = select_task(with_fold(prepare_dataset(recipe.data, progress=progress),
-                                     recipe.data.fold), recipe.data)
-    if prepared.stream is not None:
-        raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
-                         "supported (set the source's streaming option off)")
     start = time.perf_counter()
-    splits, described_by = describe_tracks(prepared.dataset, recipe.data, chunk_seconds,
-                                           embeddings_from, n_jobs, progress)
+    prepared, splits, described_by = described_data(recipe, chunk_seconds, embeddings_from,
+                                                    n_jobs, progress)
     feature_seconds = time.perf_counter() - start
 
     outcomes = {}
@@ -126,6 +121,25 @@ def run_baseline(
     console.print(results_table(results))
     report(best.test, out, "test", console)
     return results
+
+
+def described_data(recipe: Recipe, chunk_seconds: float, embeddings_from: str | Path | None,
+                   n_jobs: int, progress: bool
+                   ) -> tuple[PreparedData, dict[str, SplitFeatures], dict[str, Any]]:
+    """The task's data, its splits' feature vectors and what describes them. With
+    ``data.fold`` the features are those of the source's own splits (cached as always),
+    regrouped into the fold's, so each track is described once for every fold."""
+    decoded = prepare_dataset(recipe.data, progress=progress)
+    if decoded.stream is not None:
+        raise ValueError("the feature baseline needs a cached dataset; streamed data is not "
+                         "supported (set the source's streaming option off)")
+    prepared = select_task(decoded, recipe.data)
+    splits, described_by = describe_tracks(prepared.dataset, recipe.data, chunk_seconds,
+                                           embeddings_from, n_jobs, progress)
+    if recipe.data.fold is None:
+        return prepared, splits, described_by
+    folded = select_task(with_fold(decoded, recipe.data.fold), recipe.data)
+    return folded, regrouped(splits, folded.dataset), {**described_by, "fold": recipe.data.fold}
 
 
 def tracks_file(classifier: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from accelerate import PartialState
@@ -11,7 +12,7 @@ from accelerate import PartialState
 from waveform_mir.ablate import AblationGrid, run_ablation
 from waveform_mir.train import cpu_data_parallel
 
-from .options import add_overrides
+from .options import add_folds_argument, add_overrides
 
 
 def register(subparsers) -> None:
@@ -24,6 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--rows", nargs="+", default=None, metavar="NAME",
                         help="train and report only these variants and probes (the grid's "
                              "baselines still run)")
+    add_folds_argument(parser)
     add_overrides(parser, "applied to every cell")
     parser.set_defaults(func=run)
 
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     grid = AblationGrid.load(args.grid)
     if args.rows:
         grid = grid.only(args.rows)
+    if args.folds:
+        grid = dataclasses.replace(grid, folds=args.folds)
     output_dir = args.out or Path("runs/ablations") / grid.name
     state = PartialState(cpu=cpu_data_parallel())
     run_ablation(grid, output_dir, args.overrides, is_main=state.is_main_process)

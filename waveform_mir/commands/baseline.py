@@ -6,12 +6,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.console import Console
+
 from waveform_mir.baseline.classifiers import CLASSIFIERS
-from waveform_mir.baseline.run import FEATURE_CHUNK_SECONDS, run_baseline
+from waveform_mir.baseline.run import (
+    FEATURE_CHUNK_SECONDS,
+    default_output_dir,
+    run_baseline,
+    tracks_file,
+)
+from waveform_mir.config import Recipe
+from waveform_mir.cross_validation import cross_validate, pooled_summary
 from waveform_mir.evaluation.uncertainty import Bootstrap
 
 from .options import (
     add_bootstrap_argument,
+    add_folds_argument,
     add_progress_argument,
     add_recipe_arguments,
     recipe_from_args,
@@ -36,12 +46,26 @@ def register(subparsers) -> None:
                         help="feature-extraction workers (-1: all cores)")
     add_progress_argument(parser)
     add_bootstrap_argument(parser)
+    add_folds_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.classifiers.split(",") if name.strip()]
-    run_baseline(recipe_from_args(args), names, args.out, chunk_seconds=args.chunk_seconds,
-                 embeddings_from=args.embeddings_from, n_jobs=args.jobs, progress=args.progress,
-                 bootstrap=Bootstrap(resamples=args.resamples))
+    recipe = recipe_from_args(args)
+    bootstrap = Bootstrap(resamples=args.resamples)
+
+    def run_fold(fold: Recipe, out: Path | None = None) -> dict[str, Path]:
+        folder = out or Path(fold.train.output_dir)
+        run_baseline(fold, names, out or folder, chunk_seconds=args.chunk_seconds,
+                     embeddings_from=args.embeddings_from, n_jobs=args.jobs,
+                     progress=args.progress, bootstrap=bootstrap)
+        return {name: folder / tracks_file(name) for name in names}
+
+    if not args.folds:
+        run_fold(recipe, args.out)
+        return 0
+    out = args.out or default_output_dir(recipe)
+    rows = cross_validate(recipe, args.folds, run_fold, out, bootstrap=bootstrap)
+    Console().print(pooled_summary(rows, args.folds))
     return 0

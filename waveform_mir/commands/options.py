@@ -28,6 +28,15 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     return load_recipe(args.recipe, args.overrides)
 
 
+def add_folds_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--folds K``: K runs over folds of the union of the splits, grouped by track and
+    artist, their test tracks pooled (:mod:`waveform_mir.cross_validation`)."""
+    parser.add_argument("--folds", type=int, default=None, metavar="K",
+                        help="cross-validate: K folds over all tracks (grouped by track and "
+                             "artist), every track tested once, scores pooled")
+    return parser
+
+
 def add_model_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """``--model``: a model folder, a training run folder or a Hub model id."""
     parser.add_argument("--model", required=True,
