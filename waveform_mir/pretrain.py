@@ -25,17 +25,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from accelerate.utils import set_seed
 from rich.console import Console
 
 from waveform_mir.config import Recipe, RecipeError
 from waveform_mir.data import PreparedData
-from waveform_mir.data import prepare_dataset as prepare_data
 from waveform_mir.pretraining.contrastive import OBJECTIVES
 from waveform_mir.pretraining.encoder import build_encoder
 from waveform_mir.pretraining.loop import PretrainingRun, validation_spans
 from waveform_mir.pretraining.views import ViewMaker
-from waveform_mir.train import make_accelerator, push_model, resume_state
+from waveform_mir.train import push_model, resume_state, start_run
 from waveform_mir.training.batches import train_batches
 from waveform_mir.training.loop import LoopState
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
@@ -85,15 +83,8 @@ def pretrain(recipe: Recipe, resume: str | None = None, push_to_hub: str | None 
     check_pretraining(recipe)
     cfg = recipe.train
     output_dir = Path(cfg.output_dir)
-    accelerator = make_accelerator(cfg, output_dir)
-    set_seed(cfg.seed)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        recipe.save(output_dir / "recipe.yaml")
-
     # Audio: decoded once into the cache (or streamed); labels, if any, are never read.
-    with accelerator.main_process_first():
-        prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
+    accelerator, prepared = start_run(recipe)
     if prepared.stream is None and not len(prepared.dataset["train"]):
         raise ValueError(f"no training audio in {recipe.data.source} {recipe.data.options}")
 

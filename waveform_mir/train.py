@@ -132,20 +132,27 @@ def resume_state(accelerator: Accelerator, output_dir: Path, resume: str | None)
                      saved.get("train_seconds", 0.0))
 
 
+def start_run(recipe: Recipe) -> tuple[Accelerator, PreparedData]:
+    """A run's accelerator, seeded, its resolved recipe saved into its output folder, and its
+    data prepared: decoded once into the cache, by the main process first while the others
+    wait to read the cache."""
+    output_dir = Path(recipe.train.output_dir)
+    accelerator = make_accelerator(recipe.train, output_dir)
+    set_seed(recipe.train.seed)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        recipe.save(output_dir / "recipe.yaml")
+    with accelerator.main_process_first():
+        prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
+    return accelerator, prepared
+
+
 def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = None
           ) -> TrainResult:
     """Run one recipe end to end; returns where the best model and test scores went."""
     cfg = recipe.train
     output_dir = Path(cfg.output_dir)
-    accelerator = make_accelerator(cfg, output_dir)
-    set_seed(cfg.seed)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        recipe.save(output_dir / "recipe.yaml")
-
-    # Data: decoded once into the cache (main process first, the others then read the cache).
-    with accelerator.main_process_first():
-        prepared = prepare_data(recipe.data, progress=accelerator.is_local_main_process)
+    accelerator, prepared = start_run(recipe)  # data decoded once into the cache
     prepared = with_fold(prepared, recipe.data.fold)  # one fold of K, when the recipe says so
     prepared = select_task(prepared, recipe.data)  # the label column this run learns
     id2label = dict(enumerate(prepared.label_names))
