@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +250,23 @@ def test_pretraining_resumes_and_its_embeddings_beat_a_random_encoders(tmp_path)
     learned, chance = _probe_accuracy(pretrained, recipe), _probe_accuracy(random_init, recipe)
     print(f"probe accuracy: pretrained {learned:.3f}, random init {chance:.3f}")
     assert learned >= chance + 0.15
+
+
+@pytest.mark.slow
+def test_pretraining_runs_under_accelerate_launch_with_two_processes(tmp_path):
+    """Two real CPU processes over gloo: each contrasts its own batch, the schedule and the
+    checkpoints are the loop's, and one encoder is written."""
+    path = _pretraining_recipe(tmp_path)
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+               "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "-m", "waveform_mir.pretrain", str(path),
+               "--set", "train.max_steps=6", "--set", "train.eval_every=3",
+               "--set", "train.checkpoint_every=3"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "pretrain/pretrain_summary.json").read_text())
+    assert summary["steps"] == 6 and len(summary["history"]) == 2
+    assert all(np.isfinite(row["val_contrastive_loss"]) for row in summary["history"])
+    encoder = ContrastiveEncoder.from_pretrained(tmp_path / "pretrain/best")
+    assert encoder.embed(torch.zeros(2, SAMPLE_RATE)).shape == (2, encoder.backbone.embedding_dim)
