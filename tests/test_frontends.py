@@ -9,7 +9,7 @@ from small_models import SMALL_FRONTENDS
 
 from waveform_mir.augment import SpecAugment
 from waveform_mir.frontends import FRONTENDS, build_frontend
-from waveform_mir.frontends.convolution import fast_fft_size, fft_conv1d
+from waveform_mir.frontends.convolution import circular_slices, fast_fft_size, fft_conv1d
 from waveform_mir.frontends.pcen import exponential_moving_average
 from waveform_mir.frontends.scales import hz_to_mel
 from waveform_mir.registry import RegistryError
@@ -83,6 +83,19 @@ def test_fft_convolution_matches_direct_convolution() -> None:
     out = fft_conv1d(waveform, complex_kernels)
     real = F.conv1d(waveform.unsqueeze(1), complex_kernels.real.flip(-1).unsqueeze(1), padding=15)
     assert torch.allclose(out.real, real, atol=1e-4)
+
+
+def test_circular_slices_match_indexing_every_bin_including_runs_that_wrap() -> None:
+    spectrum = torch.randn(3, 40, dtype=torch.complex64, requires_grad=True)
+    starts = torch.tensor([0, 7, 33, -5, 39, 80])  # the last four wrap round (or start below 0)
+    for width in (1, 8, 40):
+        table = (starts.view(-1, 1) + torch.arange(width).view(1, -1)) % 40
+        sliced = circular_slices(spectrum, starts, width)
+        assert torch.equal(sliced, spectrum[:, table])
+        weights = torch.randn(sliced.shape, dtype=torch.complex64)
+        (grad,) = torch.autograd.grad((sliced * weights).real.sum(), spectrum)
+        (expected,) = torch.autograd.grad((spectrum[:, table] * weights).real.sum(), spectrum)
+        assert torch.allclose(grad, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize(("pooling", "worst"), [("gaussian", 0.05), ("avg", 0.2)])

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from waveform_mir.frontends.convolution import fast_fft_size
+from waveform_mir.frontends.convolution import circular_slices, fast_fft_size
 
 # Room for the longest kernel to grow (Q rising, or the lowest bin moving down) before its
 # window is cut by the kernel support.
@@ -137,7 +137,8 @@ class LearnableConstantQ(nn.Module):
                                     "width -> 1 width")
                 centres = torch.round(-self.frequencies[bins].detach() * size / self.sample_rate)
                 unwrapped = centres.long().unsqueeze(1) + offsets  # (n, width) DFT bins
-                product = spectrum[:, unwrapped % size] * self._responses(bins, unwrapped, size)
+                product = (circular_slices(spectrum, unwrapped[:, 0], width)
+                           * self._responses(bins, unwrapped, size))
                 folded = product.unflatten(-1, (width // folds, folds)).sum(dim=-2)
                 sampled = torch.fft.ifft(folded, dim=-1)[..., :frames] / self.hop_length
             power.append((bins, sampled.real.square() + sampled.imag.square()))

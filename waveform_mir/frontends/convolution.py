@@ -60,12 +60,27 @@ def analysis_size(samples: int, taps: int, decimation: int) -> int:
 
 
 def cut_bins(center_bins: Tensor, size: int, decimation: int) -> Tensor:
-    """The ``size / decimation`` DFT bins around each centre, ``(filters, width)`` long:
-    the band :func:`band_envelopes` keeps, negative offsets first as ``fftfreq`` orders
-    them, so its inverse DFT starts at time 0."""
+    """The ``size / decimation`` consecutive DFT bins (modulo ``size``) around each centre,
+    ``(filters, width)`` long, from ``centre - width / 2``: the band :func:`band_envelopes`
+    keeps. Consecutive bins are cut as one slice of the spectrum rather than gathered one
+    by one."""
     width = size // decimation
-    offsets = torch.fft.fftfreq(width, 1.0 / width, device=center_bins.device).long()
+    offsets = torch.arange(width, device=center_bins.device) - width // 2
     return (center_bins.view(-1, 1) + offsets.view(1, -1)) % size
+
+
+def circular_slices(spectrum: Tensor, starts: Tensor, width: int) -> Tensor:
+    """``spectrum[:, (starts[f] + j) % N]`` for every row ``f`` and ``j < width``,
+    ``(batch, rows, width)``, from ``spectrum`` ``(batch, N)`` and ``starts`` ``(rows,)``.
+
+    The same values as indexing with the full ``(rows, width)`` table of bins, but each row
+    is one contiguous run of an extended spectrum (its first ``width - 1`` bins appended,
+    so that runs may wrap round): a copy of rows, not an element-wise gather, which was the
+    largest single cost of the frequency-domain front-ends.
+    """
+    size = spectrum.shape[-1]
+    extended = torch.cat([spectrum, spectrum[..., : width - 1]], dim=-1)
+    return extended.unfold(-1, width, 1)[:, starts % size]
 
 
 def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation: int) -> Tensor:
@@ -82,7 +97,8 @@ def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation
         spectrum: the waveforms' ``N``-point DFT, ``(batch, N)`` complex, ``N`` from
             :func:`analysis_size` (computed once and shared by every group of bands).
         responses: zero-phase filter responses at ``bins``, ``(filters, width)``.
-        bins: from :func:`cut_bins`, ``(filters, width)`` with ``width = N / decimation``.
+        bins: from :func:`cut_bins`, ``(filters, width)`` with ``width = N / decimation``,
+            consecutive modulo ``N`` from ``bins[:, 0]``.
         decimation: output sample spacing, dividing ``N``.
 
     Returns:
@@ -90,7 +106,8 @@ def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation
         points from the crop's length on hold the filters' ringing past its end and, wrapped
         round, before its start.
     """
-    band = spectrum[:, bins] * (responses / decimation)  # scale the small factor
+    band = circular_slices(spectrum, bins[:, 0], bins.shape[-1])
+    band = band * (responses / decimation)  # scale the small factor
     return torch.fft.ifft(band, dim=-1)
 
 
