@@ -205,6 +205,22 @@ def test_rows_restrict_a_grid_to_some_variants_and_probes(tmp_path):
                                               {"mel": {}, "sinc": {}}, reference="sinc"))
     with pytest.raises(ValueError, match="reference row 'sinc'"):
         referenced.only(["mel"])
+    assert grid.compared_with("baseline:lr").only(["leaf"]).reference == "baseline:lr"
+
+
+def test_seeds_restrict_a_grid_and_a_reference_can_be_any_row(tmp_path):
+    grid = AblationGrid.load(write_grid(
+        tmp_path / "seeds.yaml", "quickstart.yaml", {},
+        {"mel": {}, "raw": {"seeds": [0]}, "late": {"seeds": [2]}}, baselines=["lr"]))
+    first = grid.only_seeds([0])
+    assert sorted(first.cells()) == [("mel", 0), ("raw", 0)] and first.seeds == [0]
+    assert sorted(grid.only_seeds([1, 2]).cells()) == [("late", 2), ("mel", 1), ("mel", 2)]
+    assert len(grid.cells()) == 5
+    with pytest.raises(ValueError, match="no variant runs seeds \\[7\\]"):
+        grid.only(["raw"]).only_seeds([7])
+    assert grid.compared_with("baseline:lr").reference == "baseline:lr"
+    with pytest.raises(ValueError, match="'probe:x:lr' is not a row"):
+        grid.compared_with("probe:x:lr")
 
 
 @pytest.mark.slow

@@ -28,7 +28,8 @@ a trained model (:mod:`waveform_mir.baseline.embeddings`); its path, like
 ``train.init_from``'s, is relative to where ``ablate`` runs.
 
 ``waveform-mir ablate GRID --out DIR`` trains every cell in turn (under ``accelerate
-launch`` too; ``--rows mel mel_ssl`` only those variants and probes), skips cells that
+launch`` too; ``--rows mel mel_ssl`` only those variants and probes, ``--seeds 0`` only
+those seeds, ``--reference baseline:lr`` another row to pair against), skips cells that
 already finished and resumes an interrupted one from its last checkpoint, then writes
 ``results.csv/json``, ``results.md`` and plots into ``DIR``.
 Every cell and baseline keeps its per-track test outputs (``test_tracks*.npz``, named by the
@@ -107,13 +108,9 @@ class AblationGrid:
                    baselines=list(raw.get("baselines", [])),
                    probes={name: models if isinstance(models, list) else [models]
                            for name, models in (raw.get("probes") or {}).items()},
-                   reference=raw.get("reference"),
                    bootstrap=Bootstrap(**(raw.get("bootstrap") or {})),
                    folds=raw.get("folds"))
-        if grid.reference is not None and grid.reference not in grid.row_names():
-            raise RecipeError(f"ablation grid {path}: reference '{grid.reference}' is not a "
-                              f"row of the table ({', '.join(grid.row_names())})")
-        return grid
+        return grid.compared_with(raw["reference"]) if raw.get("reference") else grid
 
     def only(self, names: list[str]) -> AblationGrid:
         """The grid restricted to the variants and probes ``names`` (its baselines kept), to
@@ -123,11 +120,34 @@ class AblationGrid:
         if unknown:
             raise RecipeError(f"ablation grid {self.name}: no variant or probe {unknown}; "
                               f"choose from {[*self.variants, *self.probes]}")
-        if self.reference is not None and self.reference not in names:
-            raise RecipeError(f"--rows leaves out the grid's reference row '{self.reference}'")
-        return dataclasses.replace(
+        part = dataclasses.replace(
             self, variants={k: v for k, v in self.variants.items() if k in names},
             probes={k: v for k, v in self.probes.items() if k in names})
+        if self.reference is not None and self.reference not in part.row_names():
+            raise RecipeError(f"--rows leaves out the grid's reference row '{self.reference}'")
+        return part
+
+    def only_seeds(self, seeds: list[int]) -> AblationGrid:
+        """The grid restricted to ``seeds`` (a variant with its own seed list keeps those of
+        them it has): one seed of every row first, the others later into the same folder."""
+        variants = {}
+        for name, values in self.variants.items():
+            own = values.get(VARIANT_SEEDS)
+            if own is None:
+                variants[name] = values
+            elif kept := [seed for seed in own if seed in seeds]:
+                variants[name] = {**values, VARIANT_SEEDS: kept}
+        if not variants:
+            raise RecipeError(f"ablation grid {self.name}: no variant runs seeds {seeds}")
+        return dataclasses.replace(self, seeds=list(seeds), variants=variants)
+
+    def compared_with(self, reference: str) -> AblationGrid:
+        """The grid with ``reference`` (any row: a variant, ``baseline:lr``, a probe) as the
+        row every other is paired against."""
+        if reference not in self.row_names():
+            raise RecipeError(f"ablation grid {self.name}: reference '{reference}' is not a "
+                              f"row of the table ({', '.join(self.row_names())})")
+        return dataclasses.replace(self, reference=reference)
 
     def row_names(self) -> list[str]:
         """Every row of the table: the variants, then the baselines and probes."""

@@ -25,6 +25,12 @@ def register(subparsers) -> None:
     parser.add_argument("--rows", nargs="+", default=None, metavar="NAME",
                         help="train and report only these variants and probes (the grid's "
                              "baselines still run)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                        help="train and report only these of the grid's seeds (the others "
+                             "can follow into the same --out later)")
+    parser.add_argument("--reference", default=None, metavar="ROW",
+                        help="the row every other is paired against, e.g. baseline:lr "
+                             "(default: the grid's reference, else mel)")
     add_folds_argument(parser)
     add_overrides(parser, "applied to every cell")
     parser.set_defaults(func=run)
@@ -34,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     grid = AblationGrid.load(args.grid)
     if args.rows:
         grid = grid.only(args.rows)
+    if args.seeds:
+        grid = grid.only_seeds(args.seeds)
+    if args.reference:
+        grid = grid.compared_with(args.reference)
     if args.folds:
         grid = dataclasses.replace(grid, folds=args.folds)
     output_dir = args.out or Path("runs/ablations") / grid.name
