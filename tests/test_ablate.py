@@ -216,6 +216,7 @@ def test_seeds_restrict_a_grid_and_a_reference_can_be_any_row(tmp_path):
     assert sorted(first.cells()) == [("mel", 0), ("raw", 0)] and first.seeds == [0]
     assert sorted(grid.only_seeds([1, 2]).cells()) == [("late", 2), ("mel", 1), ("mel", 2)]
     assert len(grid.cells()) == 5
+    assert sorted(grid.only_seeds([0, 7]).cells()) == [("mel", 0), ("raw", 0)]  # the grid's only
     with pytest.raises(ValueError, match="no variant runs seeds \\[7\\]"):
         grid.only(["raw"]).only_seeds([7])
     assert grid.compared_with("baseline:lr").reference == "baseline:lr"

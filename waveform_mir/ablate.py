@@ -130,16 +130,16 @@ class AblationGrid:
     def only_seeds(self, seeds: list[int]) -> AblationGrid:
         """The grid restricted to ``seeds`` (a variant with its own seed list keeps those of
         them it has): one seed of every row first, the others later into the same folder."""
+        shared = [seed for seed in self.seeds if seed in seeds]
         variants = {}
         for name, values in self.variants.items():
-            own = values.get(VARIANT_SEEDS)
-            if own is None:
-                variants[name] = values
-            elif kept := [seed for seed in own if seed in seeds]:
-                variants[name] = {**values, VARIANT_SEEDS: kept}
+            kept = [seed for seed in values.get(VARIANT_SEEDS, self.seeds) if seed in seeds]
+            if kept:
+                variants[name] = values if VARIANT_SEEDS not in values else {
+                    **values, VARIANT_SEEDS: kept}
         if not variants:
             raise RecipeError(f"ablation grid {self.name}: no variant runs seeds {seeds}")
-        return dataclasses.replace(self, seeds=list(seeds), variants=variants)
+        return dataclasses.replace(self, seeds=shared, variants=variants)
 
     def compared_with(self, reference: str) -> AblationGrid:
         """The grid with ``reference`` (any row: a variant, ``baseline:lr``, a probe) as the

@@ -89,9 +89,11 @@ def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation
     A band-pass output is a narrow-band signal ``y[n] = e^{i w_c n} b[n]``; its energy
     ``|y|^2 = |b|^2`` only needs the slowly varying ``b``. Cutting the ``N / decimation`` DFT
     bins around each centre and inverting them at that size yields ``b`` sampled every
-    ``decimation`` samples — exact as long as each response is negligible outside
-    ``+- pi / decimation`` of its centre, and ``decimation`` times less work and memory than
-    filtering at the full rate. With ``decimation=1`` every bin is kept: plain filtering.
+    ``decimation`` samples (times ``(-1)^n``: the cut starts half its width below the
+    centre, which leaves every magnitude as it is) — exact as long as each response is
+    negligible outside ``+- pi / decimation`` of its centre, and ``decimation`` times less
+    work and memory than filtering at the full rate. With ``decimation=1`` every bin is
+    kept: plain filtering.
 
     Args:
         spectrum: the waveforms' ``N``-point DFT, ``(batch, N)`` complex, ``N`` from
