@@ -32,6 +32,7 @@ from rich.table import Table
 
 from waveform_mir.ablate import AblationGrid
 from waveform_mir.frontends import FRONTENDS, frontend_kind
+from waveform_mir.memory import retain_freed_memory
 from waveform_mir.model import WaveformClassifier, build_model_for_data
 from waveform_mir.training.loop import training_loss
 from waveform_mir.training.optimisation import build_optimizer
@@ -251,6 +252,10 @@ def parse_args() -> argparse.Namespace:
                         help="with --grid: the variant every ratio is relative to")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="with --grid: a recipe override applied to every cell")
+    parser.add_argument("--allocator", choices=["retain", "system"], default="retain",
+                        help="retain freed memory as the waveform-mir command does (default), "
+                             "or keep the C library's default (scripts/bench_allocator.py "
+                             "compares the two)")
     return parser.parse_args()
 
 
@@ -278,6 +283,7 @@ def grid_rows(args: argparse.Namespace, device: torch.device) -> list[dict[str, 
 
 def main() -> None:
     args = parse_args()
+    retained = args.allocator == "retain" and retain_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -291,13 +297,15 @@ def main() -> None:
         add_ratios(rows)
         setting = f"batch {args.batch_size} x {args.seconds:g} s at {args.sample_rate} Hz"
     setting += (f" on {device} ({torch.get_num_threads()} threads,"
-                f" load {os.getloadavg()[0]:.1f}, {args.precision})")
+                f" load {os.getloadavg()[0]:.1f}, {args.precision},"
+                f" {'freed memory retained' if retained else 'system allocator'})")
     table = (render_grid(rows, f"grid cell cost — {setting}", args.reference) if args.grid
              else render(rows, f"front-end cost — {setting}"))
     Console(width=200).print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"setting": setting, "rows": rows}, indent=2))
+        report = {"setting": setting, "retained": retained, "rows": rows}
+        args.out.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

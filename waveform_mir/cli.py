@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from waveform_mir import __version__
 from waveform_mir.console import print_error
+from waveform_mir.memory import retain_freed_memory
 
 # Sub-command name → the module under waveform_mir.commands that registers it (imported only
 # when the command line is parsed). A new command is one module there and one line here.
@@ -60,6 +61,7 @@ def _refuse(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    retain_freed_memory()  # before any work: steps reuse their temporaries' memory
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as error:
