@@ -17,7 +17,7 @@ from waveform_mir.memory import OPT_OUT_VARIABLE, _glibc_mallopt, retain_freed_m
 # Steps of the SincNet filterbank on a batch of 32 one-second crops: its band tensors are
 # 17.7 MB each, made and freed several times a step. Prints the faults of steps 4-11.
 CHILD = """
-import resource, sys, torch
+import resource, torch
 from waveform_mir.memory import retain_freed_memory
 from waveform_mir.frontends import build_frontend
 torch.set_num_threads(1)
