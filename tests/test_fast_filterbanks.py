@@ -9,13 +9,14 @@ here as a mismatch in the frames or in the gradients of the filter parameters.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import pytest
 import torch
 
 from waveform_mir.frontends import build_frontend
-from waveform_mir.frontends.convolution import fft_conv1d
+from waveform_mir.frontends.convolution import fft_conv1d, grid_choices, merge_rates
 from waveform_mir.model import WaveformClassifier
 
 SAMPLE_RATE = 16000
@@ -82,10 +83,13 @@ def test_fast_energies_and_gradients_match_the_full_rate_ones(name: str, spread:
     if spread:
         spread_over_the_whole_range(fast)
         spread_over_the_whole_range(exact)
-    grids = fast.grids()
-    assert grids.max() >= 16, "narrow bands must get coarse grids, or nothing is saved"
+    per_hop = fast.points_per_hop(SIGNALS.shape[-1])
+    spacing = fast.pooling.stride / per_hop
+    assert spacing.max() >= 8, "narrow bands must get coarse grids, or nothing is saved"
+    assert per_hop.sum() < per_hop.numel() * fast.pooling.stride / 3, "too few points saved"
+    assert (spacing != spacing.round()).any(), "grids between the hop's divisors must be tried"
     if spread:
-        assert grids.min() <= 4, "the widest bands must get fine grids"
+        assert spacing.min() <= 6, "the widest bands must get fine grids"
     with torch.no_grad():
         ours, reference = fast.energies(SIGNALS), exact.energies(SIGNALS)
     relative = (ours - reference).abs() / reference
@@ -102,7 +106,7 @@ def test_a_band_forced_onto_too_coarse_a_grid_is_caught() -> None:
     fast, exact = fast_and_exact(CONFIGS["leaf"])
     spread_over_the_whole_range(fast)
     spread_over_the_whole_range(exact)
-    fast.grids = lambda: torch.full((32,), 32)
+    fast.points_per_hop = lambda samples: torch.full((32,), 8)  # every 32 samples
     with torch.no_grad():
         relative = (fast.energies(SIGNALS) - exact.energies(SIGNALS)).abs() / exact.energies(
             SIGNALS)
@@ -165,3 +169,34 @@ def test_fast_and_exact_leaf_move_their_filters_the_same_way() -> None:
         cosine = torch.nn.functional.cosine_similarity(moved_fast, moved_exact, dim=0)
         assert cosine > 0.98, f"{key}: fast and exact moved differently ({cosine:.3f})"
         assert (moved_fast - moved_exact).norm() < 0.2 * moved_exact.norm()
+
+
+def test_merged_grids_are_the_cheapest_grouping_and_never_coarser() -> None:
+    """Against every grouping of the sorted rates into contiguous runs, by brute force."""
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        own = torch.randint(4, 40, (12,), generator=generator)
+        rates = own.unique().tolist()
+        counts = [int((own == rate).sum()) for rate in rates]
+        for max_groups, group_cost in [(1, 0), (3, 0), (4, 500), (8, 60)]:
+            merged = merge_rates(own, 10, group_cost, max_groups)
+            assert (merged >= own).all() and merged.unique().numel() <= max_groups
+            best = math.inf
+            for cuts in itertools.product([False, True], repeat=len(rates) - 1):
+                ends = [i for i, cut in enumerate(cuts) if cut] + [len(rates) - 1]
+                if len(ends) > max_groups:
+                    continue
+                starts = [0] + [end + 1 for end in ends[:-1]]
+                points = sum(sum(counts[a:b + 1]) * rates[b] * 10
+                             for a, b in zip(starts, ends, strict=True))
+                best = min(best, points + len(ends) * group_cost)
+            cost = int(merged.sum()) * 10 + merged.unique().numel() * group_cost
+            assert cost == best
+
+
+def test_every_permitted_grid_has_taps_on_the_window_edges_and_a_fast_size() -> None:
+    choices = grid_choices(hop=160, extent=224, max_decimation=32, size=17280)
+    assert choices[0] >= 5 and choices[-1] == 160
+    for q in choices[:-1]:
+        assert 224 * q % 160 == 0 and 17280 * q % (4 * 160) == 0
+    assert 5 in choices and 10 in choices  # the divisors' grids, every 32 and 16 samples

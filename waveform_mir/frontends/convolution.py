@@ -9,6 +9,8 @@ differentiates through ``torch.fft`` for free, so the kernels stay learnable.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -59,12 +61,11 @@ def analysis_size(samples: int, taps: int, decimation: int) -> int:
     return decimation * fast_fft_size(-(-(samples + taps) // decimation))
 
 
-def cut_bins(center_bins: Tensor, size: int, decimation: int) -> Tensor:
-    """The ``size / decimation`` consecutive DFT bins (modulo ``size``) around each centre,
+def cut_bins(center_bins: Tensor, size: int, width: int) -> Tensor:
+    """The ``width`` consecutive DFT bins (modulo ``size``) around each centre,
     ``(filters, width)`` long, from ``centre - width / 2``: the band :func:`band_envelopes`
     keeps. Consecutive bins are cut as one slice of the spectrum rather than gathered one
     by one."""
-    width = size // decimation
     offsets = torch.arange(width, device=center_bins.device) - width // 2
     return (center_bins.view(-1, 1) + offsets.view(1, -1)) % size
 
@@ -83,49 +84,118 @@ def circular_slices(spectrum: Tensor, starts: Tensor, width: int) -> Tensor:
     return extended.unfold(-1, width, 1)[:, starts % size]
 
 
-def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, decimation: int) -> Tensor:
-    """Complex envelope of each band, computed directly at ``1 / decimation`` of the rate.
+def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor) -> Tensor:
+    """Complex envelope of each band, computed directly at ``width / N`` of the rate.
 
     A band-pass output is a narrow-band signal ``y[n] = e^{i w_c n} b[n]``; its energy
-    ``|y|^2 = |b|^2`` only needs the slowly varying ``b``. Cutting the ``N / decimation`` DFT
-    bins around each centre and inverting them at that size yields ``b`` sampled every
-    ``decimation`` samples (times ``(-1)^n``: the cut starts half its width below the
-    centre, which leaves every magnitude as it is) — exact as long as each response is
-    negligible outside ``+- pi / decimation`` of its centre, and ``decimation`` times less
-    work and memory than filtering at the full rate. With ``decimation=1`` every bin is
-    kept: plain filtering.
+    ``|y|^2 = |b|^2`` only needs the slowly varying ``b``. Cutting the ``width`` DFT bins
+    around each centre and inverting them at that size yields ``b`` sampled every
+    ``d = N / width`` samples, whole or not (times a unit-modulus phase ramp: the cut
+    starts half its width below the centre, which leaves every magnitude as it is) — exact
+    as long as each response is negligible outside the bins kept, and ``d`` times less
+    work and memory than filtering at the full rate. With ``width = N`` every bin is kept:
+    plain filtering.
 
     Args:
         spectrum: the waveforms' ``N``-point DFT, ``(batch, N)`` complex, ``N`` from
             :func:`analysis_size` (computed once and shared by every group of bands).
         responses: zero-phase filter responses at ``bins``, ``(filters, width)``.
-        bins: from :func:`cut_bins`, ``(filters, width)`` with ``width = N / decimation``,
-            consecutive modulo ``N`` from ``bins[:, 0]``.
-        decimation: output sample spacing, dividing ``N``.
+        bins: from :func:`cut_bins`, ``(filters, width)``, consecutive modulo ``N`` from
+            ``bins[:, 0]``.
 
     Returns:
         ``(batch, filters, width)`` complex envelopes at samples ``0, d, 2d, ..``; the
         points from the crop's length on hold the filters' ringing past its end and, wrapped
         round, before its start.
     """
-    band = circular_slices(spectrum, bins[:, 0], bins.shape[-1])
-    band = band * (responses / decimation)  # scale the small factor
+    width = bins.shape[-1]
+    band = circular_slices(spectrum, bins[:, 0], width)
+    band = band * (responses * (width / spectrum.shape[-1]))  # scale the small factor
     return torch.fft.ifft(band, dim=-1)
 
 
-def coarsest_grids(support: Tensor, decimations: list[int]) -> Tensor:
-    """For each band the largest of ``decimations`` whose rate ``1 / d`` holds ``support``.
+def points_per_hop(support: Tensor, hop: int, choices: list[int]) -> Tensor:
+    """For each band the fewest of ``choices`` points per ``hop`` samples that hold its
+    ``support``: the coarsest grid, of spacing ``d = hop / q``, with ``d * support <= 1``.
 
     Args:
         support: ``(bands,)`` cycles per sample each band's energy needs (detached).
-        decimations: permitted spacings, each dividing the analysis size; 1 among them.
+        hop: the frame hop in samples.
+        choices: permitted points per hop, ascending, ``hop`` (the full rate) among them.
 
     Returns:
-        ``(bands,)`` long: ``max{d : d * support <= 1}``, 1 where none fits.
+        ``(bands,)`` long: ``min{q : q >= hop * support}``, ``hop`` where none fits.
     """
-    choices = torch.tensor(sorted(decimations), device=support.device)
-    fits = choices.view(1, -1) * support.view(-1, 1) <= 1.0  # (bands, choices)
-    return torch.where(fits, choices.view(1, -1), torch.ones_like(choices).view(1, -1)).amax(1)
+    options = torch.tensor(choices, device=support.device)
+    fits = options.view(1, -1) >= hop * support.view(-1, 1)  # (bands, choices)
+    fewest = torch.where(fits, options.view(1, -1), torch.full_like(options, hop).view(1, -1))
+    return fewest.amin(1)
+
+
+def merge_rates(per_hop: Tensor, points_per_rate: int, group_cost: int, max_groups: int
+                ) -> Tensor:
+    """Raise bands onto faster grids where that is cheaper: each distinct grid is a group
+    of a few dozen small operations (forward and backward), so eleven grids of 2-8 bands
+    each are slower than four slightly finer ones, and one grid of 64 bands than four.
+
+    The cost of a grouping is its points plus ``group_cost`` points per group; an exact
+    dynamic programme over the sorted rates finds the cheapest with at most
+    ``max_groups`` groups. Bands only ever move up, so none loses accuracy.
+
+    Args:
+        per_hop: ``(bands,)`` long, each band's own points per hop.
+        points_per_rate: points a band costs per point per hop (analysis size / hop).
+        group_cost: what one more group costs, in points.
+        max_groups: the most distinct rates to keep.
+
+    Returns:
+        ``(bands,)`` long, each ``>=`` its input.
+    """
+    rates, counts = (values.tolist() for values in per_hop.unique(return_counts=True))
+    n = len(rates)
+    # cost[k][i]: fewest points for the bands of rates[:i] in k groups, the last one
+    # raised to rates[i - 1]; split[k][i]: where that last group starts
+    cost = [[0.0] + [math.inf] * n] + [[math.inf] * (n + 1) for _ in range(max_groups)]
+    split = [[0] * (n + 1) for _ in range(max_groups + 1)]
+    for k in range(1, max_groups + 1):
+        for i in range(1, n + 1):
+            for j in range(i):
+                candidate = cost[k - 1][j] + sum(counts[j:i]) * rates[i - 1] * points_per_rate
+                if candidate < cost[k][i]:
+                    cost[k][i], split[k][i] = candidate, j
+    groups = min(range(1, max_groups + 1), key=lambda k: cost[k][n] + k * group_cost)
+    merged, i = per_hop.clone(), n
+    for k in range(groups, 0, -1):
+        j = split[k][i]
+        merged[(per_hop >= rates[j]) & (per_hop <= rates[i - 1])] = rates[i - 1]
+        i = j
+    return merged
+
+
+def grid_choices(hop: int, extent: int, max_decimation: int, size: int) -> list[int]:
+    """Points per hop a band may use on an ``size``-point analysis, ascending.
+
+    Every ``q`` from ``hop / max_decimation`` up whose grid (spacing ``hop / q``, whole or
+    not) has a number of points ``size q / hop`` that is whole, a multiple of 4 and
+    7-smooth (a fast inverse FFT: odd sizes such as 945 cost 1.5 times more per point) and
+    a point on both edges of a pooling window reaching ``extent`` samples either side
+    (``extent q / hop`` whole); and the full rate ``hop``. The grids spaced by divisors of
+    ``max_decimation`` are among them, so no band needs more points than with those
+    alone; between them, which double from one to the next, these leave no band far above
+    the rate it needs.
+    """
+    fewest = -(-hop // max_decimation)
+    return [q for q in range(fewest, hop)
+            if extent * q % hop == 0 and size * q % (4 * hop) == 0
+            and _smooth(size * q // hop)] + [hop]
+
+
+def _smooth(number: int) -> bool:
+    """Whether ``number`` has no prime factor above 7."""
+    for prime in (2, 3, 5, 7):
+        while number % prime == 0:
+            number //= prime
+    return number == 1
 
 
 def divisors(number: int) -> list[int]:

@@ -9,13 +9,16 @@ Filtering every band at the full rate was the front-end's dominant cost, though 
 throws away everything faster than the frame rate. So each band's energy is computed on its
 own grid (as EfficientLEAF groups its bands), with
 :func:`~waveform_mir.frontends.convolution.band_envelopes` straight from one FFT of the crop:
-band ``k`` is sampled every ``d_k`` samples, the largest permitted ``d`` with
-``d_k (B_k + P_k) <= 1``, where ``B_k`` is the band's two-sided width (response above 1e-4)
-and ``P_k`` its pooling window's bandwidth. That is the rate at which the pooling sum on the
-coarse grid has no alias (Poisson summation: the product of window and energy is band-limited
-to ``B_k + P_k``), so narrow low bands are filtered at a 32-64 times lower rate than wide high
-ones, and the grids follow the filters as they learn. ``exact = True`` puts every band on the
-full-rate grid: the reference the fast path is tested against.
+band ``k`` is sampled ``q_k`` times per hop, every ``d_k = hop / q_k`` samples, with the
+fewest permitted ``q_k`` for which ``d_k (B_k + P_k) <= 1``, where ``B_k`` is the band's
+two-sided width (response above 1e-4) and ``P_k`` its pooling window's bandwidth. That is the
+rate at which the pooling sum on the coarse grid has no alias (Poisson summation: the product
+of window and energy is band-limited to ``B_k + P_k``), so narrow low bands are filtered at a
+20-60 times lower rate than the sample rate, and the grids follow the filters as they learn.
+``d_k`` need not be whole: grids spaced by divisors of the hop only (1, 2, 4, .. 64 for a hop
+of 256) held the bands at up to twice the rate they need, about 1.5 times on average.
+``exact = True`` puts every band on the full-rate grid: the reference the fast path is tested
+against.
 
 The energies are pooled circularly over the whole analysis length, so the frames at a
 crop's edges also pool the filters' ringing past its ends (where LEAF's "same" convolution
@@ -33,9 +36,10 @@ from waveform_mir.frontends.base import Frontend, OutputKind
 from waveform_mir.frontends.convolution import (
     analysis_size,
     band_envelopes,
-    coarsest_grids,
     cut_bins,
-    divisors,
+    grid_choices,
+    merge_rates,
+    points_per_hop,
 )
 from waveform_mir.frontends.normalisation import FeatureNorm
 from waveform_mir.frontends.pooling import WindowPooling
@@ -70,9 +74,9 @@ class FilterbankFrontend(Frontend):
             ``max_decimation``.
         compression: shape-preserving, e.g. log or PCEN.
         num_bands: number of filters.
-        max_decimation: the coarsest grid a band may use (it must divide the pooling
-            stride); its divisors are the permitted grids, and 1 filters every band at the
-            full rate.
+        max_decimation: the coarsest grid spacing a band may use, in samples
+            (:func:`~waveform_mir.frontends.convolution.grid_choices` lists the permitted
+            grids); 1 filters every band at the full rate.
 
     Shapes: ``(batch, samples) -> (batch, 1, bands, (samples - 1) // stride + 1)``.
     """
@@ -89,36 +93,48 @@ class FilterbankFrontend(Frontend):
     ) -> None:
         super().__init__()
         self.max_decimation = max_decimation
-        self.decimations = divisors(max_decimation)  # the permitted grids
+        self.max_groups = 4  # distinct grids, each a few dozen small operations ..
+        self.group_cost = 2048  # .. costing about as much as this many more points
         self.exact = False
         self.filters = filters
         self.pooling = pooling
         self.compression = compression
         self.norm = FeatureNorm(num_bands)
 
-    def grids(self) -> Tensor:
-        """``(bands,)`` long: the sample spacing each band's energy is computed at."""
+    def analysis_size(self, samples: int) -> int:
+        """DFT length for a crop of ``samples``: room for ringing and pooling, no wrap, and
+        a multiple of the hop, so that every grid of a whole number of points per hop
+        fits it."""
+        reach = 2 * (self.filters.ringing() + self.pooling.extent)  # both ends
+        return analysis_size(samples, reach, self.pooling.stride)
+
+    def points_per_hop(self, samples: int) -> Tensor:
+        """``(bands,)`` long: how many points per hop each band's energy is computed at,
+        for crops of ``samples``."""
+        hop = self.pooling.stride
         if self.exact:
-            return torch.ones_like(self.filters.support(), dtype=torch.long)
-        return coarsest_grids(self.filters.support() + self.pooling.bandwidth(), self.decimations)
+            return torch.full_like(self.filters.support(), hop, dtype=torch.long)
+        choices = grid_choices(hop, self.pooling.extent, self.max_decimation,
+                               self.analysis_size(samples))
+        own = points_per_hop(self.filters.support() + self.pooling.bandwidth(), hop, choices)
+        return merge_rates(own, self.analysis_size(samples) // hop, self.group_cost,
+                           self.max_groups)
 
     def energies(self, waveform: Tensor) -> Tensor:
         """Pooled band energies ``(batch, bands, frames)``, every band from its own grid."""
-        samples = waveform.shape[-1]
-        reach = 2 * (self.filters.ringing() + self.pooling.extent)  # both ends, no wrap
-        size = analysis_size(samples, reach, self.max_decimation)
+        samples, hop = waveform.shape[-1], self.pooling.stride
+        size = self.analysis_size(samples)
         spectrum = torch.fft.fft(waveform, n=size)
-        centres, grids = self.filters.center_bins(size), self.grids()
-        decimations = grids.unique().tolist()
-        groups = [(bands, cut_bins(centres[bands], size, decimation))
-                  for decimation in decimations
-                  for bands in [(grids == decimation).nonzero().squeeze(1)]]
-        frames = (samples - 1) // self.pooling.stride + 1
+        centres, per_hop = self.filters.center_bins(size), self.points_per_hop(samples)
+        rates = per_hop.unique().tolist()
+        groups = [(bands, cut_bins(centres[bands], size, size * rate // hop))
+                  for rate in rates for bands in [(per_hop == rate).nonzero().squeeze(1)]]
+        frames = (samples - 1) // hop + 1
         pooled = []
-        for decimation, (bands, bins), responses in zip(
-                decimations, groups, self.filters.spectra_at(groups, size), strict=True):
-            energy = SquaredMagnitude.apply(band_envelopes(spectrum, responses, bins, decimation))
-            pooled.append(self.pooling(energy, decimation, bands)[..., :frames])
+        for rate, (bands, bins), responses in zip(
+                rates, groups, self.filters.spectra_at(groups, size), strict=True):
+            energy = SquaredMagnitude.apply(band_envelopes(spectrum, responses, bins))
+            pooled.append(self.pooling(energy, rate, bands)[..., :frames])
         order = torch.cat([bands for bands, _ in groups])
         return torch.cat(pooled, dim=1)[:, order.argsort()]
 

@@ -7,19 +7,21 @@ average is the fixed alternative. Both map ``(batch, channels, samples)`` to
 ``(batch, channels, (samples - 1) // stride + 1)``, one frame centred on every hop of a
 circular sequence (a band's analysis window, its ringing before time 0 at its end).
 
-Energies may arrive decimated, one value every ``d`` samples, with ``d`` chosen per band
-(:mod:`~waveform_mir.frontends.filterbank`). The window is then sampled on that grid and
-weighted as a trapezoid rule of spacing ``d`` (``d`` inside, ``(d + 1) / 2`` on the two edge
-taps): by Euler-Maclaurin the same sum as the full-rate window's up to derivative terms,
-including the jump at a truncated window's edges, which a plain ``d``-weighted Riemann sum
-would over-count. So frame values and count match the full-rate computation whatever ``d``,
-provided the energy itself is sampled finely enough (:meth:`bandwidth` says how finely); the
-one residue is the derivative jump at a truncated window's edges, about ``1e-3`` relative at
-``d = 32`` for LEAF's initial width, falling as ``d^2``.
+Energies may arrive decimated, ``q`` values per hop, one every ``d = hop / q`` samples (whole
+or not), with ``q`` chosen per band (:mod:`~waveform_mir.frontends.filterbank`). The window is
+then sampled on that grid and weighted as a trapezoid rule of spacing ``d`` (``d`` inside,
+``(d + 1) / 2`` on the two edge taps): by Euler-Maclaurin the same sum as the full-rate window's up
+to derivative terms, including the jump at a truncated window's edges, which a plain
+``d``-weighted Riemann sum would over-count. So frame values and count match the full-rate
+computation whatever ``d``, provided the energy itself is sampled finely enough
+(:meth:`bandwidth` says how finely); the one residue is the derivative jump at a truncated
+window's edges, about ``1e-3`` relative at ``d = 32`` for LEAF's initial width, falling as
+``d^2``.
 
 The window's half-extent is the filter window's half rounded up to a multiple of
-``max_decimation``, so that every permitted grid has a tap on both edges; with
-``max_decimation=1`` it is LEAF's window exactly.
+``max_decimation``; a grid is permitted only if it has a tap on both edges
+(:func:`~waveform_mir.frontends.convolution.grid_choices`). With ``max_decimation=1`` it is
+LEAF's window exactly.
 """
 
 from __future__ import annotations
@@ -43,8 +45,6 @@ class WindowPooling(nn.Module):
 
     def __init__(self, kernel_size: int, stride: int, max_decimation: int = 1) -> None:
         super().__init__()
-        if stride % max_decimation:
-            raise ValueError(f"decimation {max_decimation} must divide the pooling stride {stride}")
         self.stride = stride
         self.half = (kernel_size - 1) // 2  # the window's scale, in samples
         self.extent = -(-self.half // max_decimation) * max_decimation  # its support, ± samples
@@ -58,11 +58,16 @@ class WindowPooling(nn.Module):
         negligible, ``(channels,)``, detached: what energies need beside the band's width."""
         raise NotImplementedError
 
-    def weights(self, decimation: int, channels: Tensor | None, device: torch.device) -> Tensor:
-        """Trapezoid weights on the grid of spacing ``decimation``, ``(channels, 1, taps)``."""
-        reach = self.extent // decimation
+    def weights(self, per_hop: int, channels: Tensor | None, device: torch.device) -> Tensor:
+        """Trapezoid weights on the grid of ``per_hop`` points per stride,
+        ``(channels, 1, taps)``."""
+        reach, remainder = divmod(self.extent * per_hop, self.stride)
+        if remainder:
+            raise ValueError(f"{per_hop} points per {self.stride} samples put no tap on the "
+                             f"window's edges at +-{self.extent}")
+        decimation = self.stride / per_hop
         grid = torch.arange(-reach, reach + 1, device=device, dtype=torch.float32)
-        rule = torch.full_like(grid, float(decimation))
+        rule = torch.full_like(grid, decimation)
         rule[[0, -1]] = (decimation + 1) / 2
         if reach >= 2:  # the derivative jump at the edges, by one-sided differences
             slope = (decimation**2 - 1) / (12 * decimation)
@@ -70,22 +75,24 @@ class WindowPooling(nn.Module):
             rule[[1, -2]] += slope
         return (self.window_values(grid * decimation / self.half, channels) * rule).unsqueeze(1)
 
-    def forward(self, energy: Tensor, decimation: int = 1, channels: Tensor | None = None
-                ) -> Tensor:
-        """``(batch, bands, points)`` -> ``(batch, bands, (points - 1) // hop + 1)``, with
-        ``hop = stride / decimation``: frames centred on every hop of a circular sequence
+    def forward(self, energy: Tensor, per_hop: int | None = None,
+                channels: Tensor | None = None) -> Tensor:
+        """``(batch, bands, points)`` -> ``(batch, bands, (points - 1) // per_hop + 1)``, the
+        energies ``per_hop`` points per stride (default: every sample), the frames centred
+        on every ``per_hop``-th point of a circular sequence
         (its last samples are the ones before its first), as a band's whole analysis
         window is.
 
         ``channels`` (long, ``(bands,)``) names which of the module's channels the bands
         are, when only a group of them arrives at this decimation; ``None`` means all.
         """
-        window = self.weights(decimation, channels, energy.device).to(energy.dtype)
+        per_hop = per_hop or self.stride
+        window = self.weights(per_hop, channels, energy.device).to(energy.dtype)
         if window.shape[0] == 1 and energy.shape[1] > 1:
             window = window.expand(energy.shape[1], -1, -1)
         reach = window.shape[-1] // 2
         padded = F.pad(energy, (reach, reach), mode="circular")
-        return F.conv1d(padded, window, stride=self.stride // decimation, groups=energy.shape[1])
+        return F.conv1d(padded, window, stride=per_hop, groups=energy.shape[1])
 
 
 class GaussianLowpass(WindowPooling):

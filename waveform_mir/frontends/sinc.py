@@ -53,10 +53,10 @@ class SincConvFrontend(Frontend):
         frames = samples // self.pool
         if self.envelope:
             size = analysis_size(samples, self.filters.taps.numel(), self.pool)
-            bins = cut_bins(self.filters.center_bins(size), size, self.pool)
+            bins = cut_bins(self.filters.center_bins(size), size, size // self.pool)
             responses = self.filters.spectrum(size).gather(1, bins)
             spectrum = torch.fft.fft(waveform, n=size)
-            magnitude = band_envelopes(spectrum, responses, bins, self.pool).abs()
+            magnitude = band_envelopes(spectrum, responses, bins).abs()
         else:
             magnitude = F.max_pool1d(fft_conv1d(waveform, self.filters()).abs(), self.pool)
         return self.norm(magnitude[..., :frames])

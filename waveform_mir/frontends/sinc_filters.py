@@ -94,11 +94,13 @@ class SincFilters(nn.Module):
 
     def support(self) -> Tensor:
         """Two-sided width (cycles per sample) of each response, ``(num_filters,)``,
-        detached: the pass band plus the Hamming window's main lobe (``2 / taps``) and as
-        much again on both sides. The sidelobes beyond are below 0.3 %; cutting them costs
-        about 1e-4 of a band's energy (1e-2 on a rare quiet frame)."""
+        detached: the pass band plus ``7 / taps`` on both sides, the Hamming window's main
+        lobe (``2 / taps``) and its first sidelobes. A Hamming window's sidelobes decay
+        only as ``1 / f``, so the cut costs what the margin leaves: about 1e-4 of a band's
+        energy (2e-2 on a rare quiet frame) at ``7 / taps``, twice that at ``4 / taps``
+        (tests/test_fast_filterbanks.py measures it)."""
         low, high = (edge.detach() for edge in self.cutoffs())
-        return high - low + 8.0 / self.taps.numel()
+        return high - low + 14.0 / self.taps.numel()
 
     def ringing(self) -> int:
         """Samples a kernel rings on past a crop's end: half its taps."""
