@@ -9,7 +9,12 @@ from small_models import SMALL_FRONTENDS
 
 from waveform_mir.augment import SpecAugment
 from waveform_mir.frontends import FRONTENDS, build_frontend
-from waveform_mir.frontends.convolution import circular_slices, fast_fft_size, fft_conv1d
+from waveform_mir.frontends.convolution import (
+    circular_slices,
+    fast_fft_size,
+    fft_conv1d,
+    periodic_extension,
+)
 from waveform_mir.frontends.pcen import exponential_moving_average
 from waveform_mir.frontends.scales import hz_to_mel
 from waveform_mir.registry import RegistryError
@@ -96,6 +101,9 @@ def test_circular_slices_match_indexing_every_bin_including_runs_that_wrap() -> 
         (grad,) = torch.autograd.grad((sliced * weights).real.sum(), spectrum)
         (expected,) = torch.autograd.grad((spectrum[:, table] * weights).real.sum(), spectrum)
         assert torch.allclose(grad, expected, atol=1e-5)
+        # one extension, made for the widest group, serves every narrower one
+        shared = periodic_extension(spectrum, 40)
+        assert torch.equal(circular_slices(shared, starts, width, size=40), sliced)
 
 
 @pytest.mark.parametrize(("pooling", "worst"), [("gaussian", 0.05), ("avg", 0.2)])

@@ -33,13 +33,22 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from waveform_mir.frontends.convolution import circular_slices, fast_fft_size
+from waveform_mir.frontends.convolution import (
+    circular_slices,
+    fast_fft_size,
+    merge_rates,
+    periodic_extension,
+)
 
 # Room for the longest kernel to grow (Q rising, or the lowest bin moving down) before its
 # window is cut by the kernel support.
 _HEADROOM = 1.25
 _SHORTEST_WINDOW = 4.0  # samples
 _KEPT_LOBES = 32.0  # DFT support kept on each side of a bin's centre, in units of 1 / window
+# Bins keeping about as many DFT bins share one group (one slice, product, fold and inverse
+# DFT; convolution.merge_rates), at most this many, each costing about this many DFT bins.
+_MAX_GROUPS = 6
+_GROUP_COST = 2048
 
 
 class LearnableConstantQ(nn.Module):
@@ -121,11 +130,16 @@ class LearnableConstantQ(nn.Module):
         size = folds * self.hop_length  # N
         lengths = self.window_lengths.detach()
         needed = (2 * _KEPT_LOBES * size / lengths).clamp(max=size)
-        multiples = 2 ** torch.ceil(torch.log2(torch.ceil(needed / folds))).long()
-        multiples[2 * lengths * frames < 10 * multiples * folds] = 0  # cheaper in time
+        multiples = torch.ceil(needed / folds).long()  # blocks of M DFT bins to keep
+        # taps x frames against kept DFT bins: a strided convolution over a bin's own taps
+        # beats its slice, product and inverse DFT below 45 (measured, 1 thread)
+        in_time = 2 * lengths * frames < 45 * multiples * folds
+        multiples[~in_time] = merge_rates(multiples[~in_time], folds, _GROUP_COST, _MAX_GROUPS)
+        multiples[in_time] = 0
         # the crop advanced by half a kernel, so that kernel taps count from their centre
         whole = F.pad(padded, (0, size - padded.shape[-1]))
-        spectrum = torch.fft.fft(whole.roll(-(self.kernel_size // 2), dims=-1))
+        spectrum = periodic_extension(torch.fft.fft(whole.roll(-(self.kernel_size // 2), dims=-1)),
+                                      min(max(int(multiples.max()), 1) * folds, size))
         power = []
         for multiple in multiples.unique().tolist():
             bins = (multiples == multiple).nonzero().squeeze(1)
@@ -137,7 +151,7 @@ class LearnableConstantQ(nn.Module):
                                     "width -> 1 width")
                 centres = torch.round(-self.frequencies[bins].detach() * size / self.sample_rate)
                 unwrapped = centres.long().unsqueeze(1) + offsets  # (n, width) DFT bins
-                product = (circular_slices(spectrum, unwrapped[:, 0], width)
+                product = (circular_slices(spectrum, unwrapped[:, 0], width, size)
                            * self._responses(bins, unwrapped, size))
                 folded = product.unflatten(-1, (width // folds, folds)).sum(dim=-2)
                 sampled = torch.fft.ifft(folded, dim=-1)[..., :frames] / self.hop_length

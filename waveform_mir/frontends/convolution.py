@@ -70,21 +70,32 @@ def cut_bins(center_bins: Tensor, size: int, width: int) -> Tensor:
     return (center_bins.view(-1, 1) + offsets.view(1, -1)) % size
 
 
-def circular_slices(spectrum: Tensor, starts: Tensor, width: int) -> Tensor:
+def periodic_extension(spectrum: Tensor, width: int) -> Tensor:
+    """``(batch, N + width - 1)``: ``spectrum`` ``(batch, N)`` with its first ``width - 1``
+    bins appended, so that every run of up to ``width`` consecutive bins modulo ``N`` is
+    one contiguous slice. Made once and shared by every group of bands: a copy of the
+    whole spectrum per group was a fifth of the CQT's step."""
+    return torch.cat([spectrum, spectrum[..., : width - 1]], dim=-1)
+
+
+def circular_slices(spectrum: Tensor, starts: Tensor, width: int, size: int | None = None
+                    ) -> Tensor:
     """``spectrum[:, (starts[f] + j) % N]`` for every row ``f`` and ``j < width``,
     ``(batch, rows, width)``, from ``spectrum`` ``(batch, N)`` and ``starts`` ``(rows,)``.
 
     The same values as indexing with the full ``(rows, width)`` table of bins, but each row
-    is one contiguous run of an extended spectrum (its first ``width - 1`` bins appended,
-    so that runs may wrap round): a copy of rows, not an element-wise gather, which was the
-    largest single cost of the frequency-domain front-ends.
+    is one contiguous run of the :func:`periodic_extension` (so that runs may wrap round):
+    a copy of rows, not an element-wise gather, which was the largest single cost of the
+    frequency-domain front-ends. ``size`` given, ``spectrum`` is already that extension
+    of an ``N = size``-point spectrum, at least ``width - 1`` bins long.
     """
-    size = spectrum.shape[-1]
-    extended = torch.cat([spectrum, spectrum[..., : width - 1]], dim=-1)
-    return extended.unfold(-1, width, 1)[:, starts % size]
+    if size is None:
+        size, spectrum = spectrum.shape[-1], periodic_extension(spectrum, width)
+    return spectrum[..., : size + width - 1].unfold(-1, width, 1)[:, starts % size]
 
 
-def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor) -> Tensor:
+def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor, size: int | None = None
+                   ) -> Tensor:
     """Complex envelope of each band, computed directly at ``width / N`` of the rate.
 
     A band-pass output is a narrow-band signal ``y[n] = e^{i w_c n} b[n]``; its energy
@@ -102,6 +113,7 @@ def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor) -> Tensor:
         responses: zero-phase filter responses at ``bins``, ``(filters, width)``.
         bins: from :func:`cut_bins`, ``(filters, width)``, consecutive modulo ``N`` from
             ``bins[:, 0]``.
+        size: ``N``, when ``spectrum`` is already its :func:`periodic_extension`.
 
     Returns:
         ``(batch, filters, width)`` complex envelopes at samples ``0, d, 2d, ..``; the
@@ -109,8 +121,8 @@ def band_envelopes(spectrum: Tensor, responses: Tensor, bins: Tensor) -> Tensor:
         round, before its start.
     """
     width = bins.shape[-1]
-    band = circular_slices(spectrum, bins[:, 0], width)
-    band = band * (responses * (width / spectrum.shape[-1]))  # scale the small factor
+    band = circular_slices(spectrum, bins[:, 0], width, size)
+    band = band * (responses * (width / (size or spectrum.shape[-1])))  # scale the small factor
     return torch.fft.ifft(band, dim=-1)
 
 
@@ -153,6 +165,8 @@ def merge_rates(per_hop: Tensor, points_per_rate: int, group_cost: int, max_grou
     """
     rates, counts = (values.tolist() for values in per_hop.unique(return_counts=True))
     n = len(rates)
+    if n <= 1:
+        return per_hop
     # cost[k][i]: fewest points for the bands of rates[:i] in k groups, the last one
     # raised to rates[i - 1]; split[k][i]: where that last group starts
     cost = [[0.0] + [math.inf] * n] + [[math.inf] * (n + 1) for _ in range(max_groups)]

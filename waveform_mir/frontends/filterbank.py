@@ -39,6 +39,7 @@ from waveform_mir.frontends.convolution import (
     cut_bins,
     grid_choices,
     merge_rates,
+    periodic_extension,
     points_per_hop,
 )
 from waveform_mir.frontends.normalisation import FeatureNorm
@@ -124,16 +125,16 @@ class FilterbankFrontend(Frontend):
         """Pooled band energies ``(batch, bands, frames)``, every band from its own grid."""
         samples, hop = waveform.shape[-1], self.pooling.stride
         size = self.analysis_size(samples)
-        spectrum = torch.fft.fft(waveform, n=size)
         centres, per_hop = self.filters.center_bins(size), self.points_per_hop(samples)
         rates = per_hop.unique().tolist()
+        spectrum = periodic_extension(torch.fft.fft(waveform, n=size), size * rates[-1] // hop)
         groups = [(bands, cut_bins(centres[bands], size, size * rate // hop))
                   for rate in rates for bands in [(per_hop == rate).nonzero().squeeze(1)]]
         frames = (samples - 1) // hop + 1
         pooled = []
         for rate, (bands, bins), responses in zip(
                 rates, groups, self.filters.spectra_at(groups, size), strict=True):
-            energy = SquaredMagnitude.apply(band_envelopes(spectrum, responses, bins))
+            energy = SquaredMagnitude.apply(band_envelopes(spectrum, responses, bins, size))
             pooled.append(self.pooling(energy, rate, bands)[..., :frames])
         order = torch.cat([bands for bands, _ in groups])
         return torch.cat(pooled, dim=1)[:, order.argsort()]
