@@ -117,11 +117,10 @@ class FilterbankFrontend(Frontend):
         hop = self.pooling.stride
         if self.exact:
             return torch.full_like(self.filters.support(), hop, dtype=torch.long)
-        choices = grid_choices(hop, self.pooling.extent, self.max_decimation,
-                               self.analysis_size(samples))
+        size = self.analysis_size(samples)
+        choices = grid_choices(hop, self.pooling.extent, self.max_decimation, size)
         own = points_per_hop(self.filters.support() + self.pooling.bandwidth(), hop, choices)
-        return merge_rates(own, self.analysis_size(samples) // hop, self.group_cost,
-                           self.max_groups)
+        return merge_rates(own, size // hop, self.group_cost, self.max_groups)
 
     def energies(self, waveform: Tensor) -> Tensor:
         """Pooled band energies ``(batch, bands, frames)``, every band from its own grid."""

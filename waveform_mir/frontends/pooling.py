@@ -84,7 +84,7 @@ class WindowPooling(nn.Module):
         window is.
 
         ``channels`` (long, ``(bands,)``) names which of the module's channels the bands
-        are, when only a group of them arrives at this decimation; ``None`` means all.
+        are, when only a group of them arrives at this rate; ``None`` means all.
         """
         per_hop = per_hop or self.stride
         window = self.weights(per_hop, channels, energy.device).to(energy.dtype)
