@@ -14,9 +14,11 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from waveform_mir.frontends import build_frontend
 from waveform_mir.frontends.convolution import fft_conv1d, grid_choices, merge_rates
+from waveform_mir.frontends.pooling import circular_window_sums
 from waveform_mir.model import WaveformClassifier
 
 SAMPLE_RATE = 16000
@@ -200,3 +202,30 @@ def test_every_permitted_grid_has_taps_on_the_window_edges_and_a_fast_size() -> 
     for q in choices[:-1]:
         assert 224 * q % 160 == 0 and 17280 * q % (4 * 160) == 0
     assert 5 in choices and 10 in choices  # the divisors' grids, every 32 and 16 samples
+
+
+@pytest.mark.parametrize(("bands", "shared", "step", "reach"),
+                         [(5, False, 6, 6), (4, True, 4, 9), (3, False, 1, 3), (4, False, 16, 5)])
+def test_block_window_sums_are_the_circular_strided_convolution(
+        bands: int, shared: bool, step: int, reach: int) -> None:
+    """Pooling's matrix-product form against depthwise ``conv1d`` on a circular padding:
+    windows reaching a whole number of blocks or not, one window per band or one for all.
+    A column shifted the wrong way, or a window cut one tap off, fails the values or the
+    gradients."""
+    torch.manual_seed(0)
+    energy = torch.rand(2, bands, 9 * step, dtype=torch.float64, requires_grad=True)
+    window = torch.rand(1 if shared else bands, 2 * reach + 1, dtype=torch.float64,
+                        requires_grad=True)
+    padded = F.pad(energy, (reach, reach), mode="circular")
+    expected = F.conv1d(padded, window.unsqueeze(1).expand(bands, -1, -1), stride=step,
+                        groups=bands)
+    pooled = circular_window_sums(energy, window, step)
+    assert torch.allclose(pooled, expected)
+    weights = torch.randn_like(expected)
+    for got, want in zip(torch.autograd.grad((pooled * weights).sum(), (energy, window)),
+                         torch.autograd.grad((expected * weights).sum(), (energy, window)),
+                         strict=True):
+        assert torch.allclose(got, want)
+    if step > 1:
+        with pytest.raises(ValueError, match="whole number of blocks"):
+            circular_window_sums(energy[..., 1:], window, step)

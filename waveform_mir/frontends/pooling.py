@@ -88,11 +88,31 @@ class WindowPooling(nn.Module):
         """
         per_hop = per_hop or self.stride
         window = self.weights(per_hop, channels, energy.device).to(energy.dtype)
-        if window.shape[0] == 1 and energy.shape[1] > 1:
-            window = window.expand(energy.shape[1], -1, -1)
-        reach = window.shape[-1] // 2
-        padded = F.pad(energy, (reach, reach), mode="circular")
-        return F.conv1d(padded, window, stride=per_hop, groups=energy.shape[1])
+        return circular_window_sums(energy, window.squeeze(1), per_hop)
+
+
+def circular_window_sums(energy: Tensor, window: Tensor, step: int) -> Tensor:
+    """``out[b, c, m] = sum_o window[c, o + reach] energy[b, c, (m step + o) mod points]``
+    for ``|o| <= reach``, ``(batch, bands, points / step)``: a depthwise circular
+    convolution at stride ``step``, with ``window`` ``(bands | 1, 2 reach + 1)``.
+
+    Computed as one batched matrix product over blocks of ``step`` points: the energies
+    viewed as ``(batch, bands, frames, step)`` times the window cut into as many
+    ``(step, blocks)`` columns as it spans, each column's result shifted by its block.
+    Depthwise strided ``conv1d`` did the same sums 1.5-4 times slower forward and
+    backward (its CPU kernels are built for wide dense convolutions), and erratically so.
+    """
+    batch, bands, points = energy.shape
+    if points % step:
+        raise ValueError(f"{points} points are not a whole number of blocks of {step}")
+    reach = window.shape[-1] // 2
+    before, after = -(-reach // step), reach // step  # blocks reached either side
+    blocks = before + after + 1
+    lead = before * step - reach
+    columns = F.pad(window, (lead, blocks * step - lead - window.shape[-1]))
+    columns = columns.view(-1, blocks, step).transpose(1, 2)  # (bands | 1, step, blocks)
+    sums = energy.view(batch, bands, points // step, step) @ columns.unsqueeze(0)
+    return sum(sums[..., j].roll(before - j, dims=-1) for j in range(blocks))
 
 
 class GaussianLowpass(WindowPooling):
