@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from waveform_mir.frontends import build_frontend
-from waveform_mir.frontends.convolution import fft_conv1d, grid_choices, merge_rates
+from waveform_mir.frontends.convolution import cut_bins, fft_conv1d, grid_choices, merge_rates
 from waveform_mir.frontends.pooling import circular_window_sums
 from waveform_mir.model import WaveformClassifier
 
@@ -229,3 +229,32 @@ def test_block_window_sums_are_the_circular_strided_convolution(
     if step > 1:
         with pytest.raises(ValueError, match="whole number of blocks"):
             circular_window_sums(energy[..., 1:], window, step)
+
+
+@pytest.mark.parametrize("size", [4096, 4095])
+def test_sinc_responses_at_the_cut_bins_are_the_fft_of_the_taps(size: int) -> None:
+    """The SincNet filterbank's closed-form responses against one FFT of its kernels,
+    analytic (negative frequencies dropped, positive doubled), on cuts that wrap round
+    bin 0 and cross the Nyquist bin, with the values and the cut-offs' gradients. A wrong
+    phase, a sign, or the doubling on the wrong side fails it."""
+    torch.manual_seed(0)
+    filters = build_frontend({"name": "sinc_fbank", "num_filters": 12}, sample_rate=SAMPLE_RATE
+                             ).filters
+    kernels = filters()
+    half = kernels.shape[-1] // 2
+    padded = F.pad(kernels, (0, size - kernels.shape[-1])).roll(-half, dims=-1)
+    full = torch.fft.fft(padded.double()).real  # (filters, size), real: symmetric taps
+    frequency = torch.arange(size)
+    full = full * (2.0 * ((frequency > 0) & (2 * frequency < size)) + (frequency == 0))
+    centres = torch.tensor([0, 3, size // 2, size // 2 - 2, size - 5, 700])
+    bands = torch.tensor([0, 1, 5, 7, 11, 3])
+    bins = cut_bins(centres, size, 96)
+    (responses,) = filters.spectra_at([(bands, bins)], size)
+    expected = full[bands.view(-1, 1), bins]
+    assert torch.allclose(responses.double(), expected, atol=1e-5 * expected.abs().max().item())
+    weights = torch.randn(responses.shape)
+    params = (filters.low_, filters.band_)
+    got = torch.autograd.grad((responses * weights).sum(), params)
+    want = torch.autograd.grad((expected.float() * weights).sum(), params)
+    for a, b in zip(got, want, strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-4 * b.abs().max().item())

@@ -54,7 +54,8 @@ class SincConvFrontend(Frontend):
         if self.envelope:
             size = analysis_size(samples, self.filters.taps.numel(), self.pool)
             bins = cut_bins(self.filters.center_bins(size), size, size // self.pool)
-            responses = self.filters.spectrum(size).gather(1, bins)
+            everything = torch.arange(bins.shape[0], device=bins.device)
+            (responses,) = self.filters.spectra_at([(everything, bins)], size)
             spectrum = torch.fft.fft(waveform, n=size)
             magnitude = band_envelopes(spectrum, responses, bins).abs()
         else:
