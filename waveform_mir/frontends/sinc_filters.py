@@ -81,7 +81,8 @@ class SincFilters(nn.Module):
 
         A band's bins run ``k0 + j`` for ``j < width`` (:func:`~waveform_mir.frontends.
         convolution.cut_bins`), and ``cos((a + b) n) = cos(a n) cos(b n) - sin(a n) sin(b n)``
-        splits each response into two ``(bands, taps) @ (taps, width)`` products, phases
+        splits each response into two ``(bands, taps) @ (taps, width)`` products over the
+        taps ``n >= 0`` (the kernels are even: ``h[0] + 2 sum h[n] cos(w n)``), phases
         taken modulo ``size`` in integers so they are exact. One ``size``-point FFT of every
         kernel, with the paddings and gathers round it, was a sixth of the filterbank's
         training step; these products are a few MFLOP.
@@ -93,11 +94,13 @@ class SincFilters(nn.Module):
         Returns:
             ``(n, width)`` real responses per group.
         """
-        kernels = self()
-        taps = self.taps.long()
+        half = self.taps.numel() // 2
+        kernels = self()[:, half:]  # taps 0 .. half; the kernels are even
+        kernels = kernels * torch.cat([kernels.new_ones(1), kernels.new_full((half,), 2.0)])
+        taps = torch.arange(half + 1, device=kernels.device)
         responses = []
         for bands, bins in groups:
-            step_cos, step_sin = _phase_tables(bins.shape[1], taps.numel(), size, bins.device)
+            step_cos, step_sin = _phase_tables(bins.shape[1], half + 1, size, bins.device)
             start = (2 * torch.pi / size) * (bins[:, :1] * taps % size)  # (n, taps)
             weighted = kernels[bands]
             response = (weighted * start.cos()) @ step_cos - (weighted * start.sin()) @ step_sin
@@ -137,10 +140,9 @@ class SincFilters(nn.Module):
 
 @functools.lru_cache(maxsize=64)
 def _phase_tables(width: int, taps: int, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """``cos`` and ``sin`` of ``2 pi j n / size`` for ``j < width`` and the centred taps
-    ``n``, each ``(taps, width)``: the same for every band and every step at a given cut,
-    and computing them was most of the responses' time, so they are kept."""
-    offsets = torch.arange(taps, device=device) - taps // 2
-    phase = (2 * torch.pi / size) * (offsets.view(-1, 1) * torch.arange(width, device=device)
-                                     % size)
+    """``cos`` and ``sin`` of ``2 pi j n / size`` for ``j < width`` and ``n < taps``, each
+    ``(taps, width)``: the same for every band and every step at a given cut, and
+    computing them was most of the responses' time, so they are kept."""
+    phase = (2 * torch.pi / size) * (torch.arange(taps, device=device).view(-1, 1)
+                                     * torch.arange(width, device=device) % size)
     return phase.cos(), phase.sin()
