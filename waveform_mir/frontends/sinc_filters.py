@@ -138,7 +138,7 @@ class SincFilters(nn.Module):
         }
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _phase_tables(width: int, taps: int, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
     """``cos`` and ``sin`` of ``2 pi j n / size`` for ``j < width`` and ``n < taps``, each
     ``(taps, width)``: the same for every band and every step at a given cut, and
