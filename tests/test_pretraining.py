@@ -252,6 +252,33 @@ def test_pretraining_resumes_and_its_embeddings_beat_a_random_encoders(tmp_path)
     assert learned >= chance + 0.15
 
 
+def test_pretraining_starts_from_a_supervised_model_and_records_it(tmp_path):
+    """train.init_from in a pretraining recipe copies the donor's front-end and backbone into
+    the encoder (held at lr 0 here by the fine-tuning schedule, so they must still equal the
+    donor's after the run) and the encoder's card names the donor."""
+    from waveform_mir.cli import main
+
+    path = _pretraining_recipe(tmp_path)
+    torch.manual_seed(5)
+    donor = build_model(ModelConfig(frontend={"name": "mel", "n_mels": 32, "n_fft": 256,
+                                              "hop_length": 128},
+                                    backbone={"name": "short_chunk_cnn", "width": 8}),
+                        sample_rate=SAMPLE_RATE, id2label={0: "a", 1: "b", 2: "c"})
+    donor.save_pretrained(tmp_path / "donor")
+    assert main(["pretrain", str(path), "--set", "train.max_steps=4",
+                 "--set", "train.eval_every=2", "--set", f"train.init_from={tmp_path / 'donor'}",
+                 "--set", "train.pretrained_freeze_steps=4"]) == 0
+    encoder = ContrastiveEncoder.from_pretrained(tmp_path / "pretrain/best")
+    assert encoder.pretraining["init_from"] == str(tmp_path / "donor")
+    theirs = donor.state_dict()
+    copied = [name for name, _ in encoder.named_parameters()
+              if name.startswith(("frontend.", "backbone."))]
+    assert copied
+    for name, tensor in encoder.named_parameters():
+        if name in copied:
+            assert torch.equal(tensor, theirs[name]), name
+
+
 @pytest.mark.slow
 def test_pretraining_runs_under_accelerate_launch_with_two_processes(tmp_path):
     """Two real CPU processes over gloo: each contrasts its own batch, the schedule and the

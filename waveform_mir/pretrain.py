@@ -11,7 +11,10 @@ are ignored, and ``audio_files`` reads folders without any) → build the encode
 front-end and backbone under a projection head), optimiser and schedule → optimise the
 contrastive objective on two views of every track for a budget of steps, validating on fixed
 views of the validation tracks and keeping the best encoder
-(:mod:`waveform_mir.pretraining.loop`) → write a summary. The best encoder in ``best/`` then
+(:mod:`waveform_mir.pretraining.loop`) → write a summary. ``train.init_from`` starts the
+encoder from another model's front-end and backbone (a supervised model, adapted to
+unlabelled audio of the target domain, or an encoder pretrained further), with the
+fine-tuning schedule of training. The best encoder in ``best/`` then
 starts a classifier (``train.init_from``, with ``train.pretrained_lr_scale`` and
 ``train.pretrained_freeze_steps`` for the fine-tuning schedule) or feeds a linear probe
 (``waveform-mir baseline RECIPE --embeddings-from OUTPUT/best``).
@@ -33,7 +36,7 @@ from waveform_mir.pretraining.contrastive import OBJECTIVES
 from waveform_mir.pretraining.encoder import build_encoder
 from waveform_mir.pretraining.loop import PretrainingRun, validation_spans
 from waveform_mir.pretraining.views import ViewMaker
-from waveform_mir.train import push_model, resume_state, start_run
+from waveform_mir.train import push_model, resume_state, start_from, start_run
 from waveform_mir.training.batches import train_batches
 from waveform_mir.training.loop import LoopState
 from waveform_mir.training.optimisation import build_optimizer, build_scheduler
@@ -63,7 +66,7 @@ def pretraining_record(recipe: Recipe, prepared: PreparedData) -> dict:
             "source": recipe.data.source, "options": recipe.data.options,
             "train_tracks": len(splits["train"]) if prepared.stream is None else None,
             "validation_tracks": len(splits["validation"]), "max_steps": recipe.train.max_steps,
-            "recipe": recipe.name}
+            "init_from": recipe.train.init_from, "recipe": recipe.name}
 
 
 def check_pretraining(recipe: Recipe) -> None:
@@ -89,8 +92,11 @@ def pretrain(recipe: Recipe, resume: str | None = None, push_to_hub: str | None 
         raise ValueError(f"no training audio in {recipe.data.source} {recipe.data.options}")
 
     # Encoder, optimiser, schedule (the scheduler stays out of ``prepare``, as in training).
+    # A warm start (train.init_from: a supervised model, or an encoder to pretrain further)
+    # copies front-end and backbone, never the projection head.
     encoder = build_encoder(recipe, pretraining_record(recipe, prepared))
-    optimizer = build_optimizer(encoder, cfg)
+    pretrained = start_from(encoder, cfg.init_from, accelerator)
+    optimizer = build_optimizer(encoder, cfg, pretrained)
     scheduler = build_scheduler(optimizer, cfg)
     accelerator.register_for_checkpointing(scheduler)
     encoder, optimizer = accelerator.prepare(encoder, optimizer)

@@ -147,6 +147,19 @@ def start_run(recipe: Recipe) -> tuple[Accelerator, PreparedData]:
     return accelerator, prepared
 
 
+def start_from(model: torch.nn.Module, source: str | None, accelerator: Accelerator
+               ) -> frozenset[str]:
+    """Copy ``source``'s weights into ``model`` (``train.init_from``; nothing when ``None``)
+    and return the names of the tensors copied, which the optimiser puts on the fine-tuning
+    schedule (``train.pretrained_lr_scale`` / ``pretrained_freeze_steps``)."""
+    if not source:
+        return frozenset()
+    started_from = warm_start(model, source)
+    if accelerator.is_main_process:
+        console.print(started_from.summary())
+    return frozenset(started_from.copied)
+
+
 def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = None
           ) -> TrainResult:
     """Run one recipe end to end; returns where the best model and test scores went."""
@@ -160,12 +173,8 @@ def train(recipe: Recipe, resume: str | None = None, push_to_hub: str | None = N
     # Model, optimiser, schedule. The scheduler stays out of ``prepare`` (see build_scheduler)
     # and is registered so checkpoints still carry it.
     model = build_model_for_data(recipe.model, recipe.data, id2label)
-    pretrained: frozenset[str] = frozenset()
-    if cfg.init_from:  # before the filter snapshot: drift is measured from where it starts
-        started_from = warm_start(model, cfg.init_from)
-        pretrained = frozenset(started_from.copied)
-        if accelerator.is_main_process:
-            console.print(started_from.summary())
+    # before the filter snapshot: drift is measured from where it starts
+    pretrained = start_from(model, cfg.init_from, accelerator)
     initial_filters = snapshot_filters(model)
     optimizer = build_optimizer(model, cfg, pretrained)  # copied tensors: the fine-tuning rate
     scheduler = build_scheduler(optimizer, cfg)

@@ -24,10 +24,14 @@ audio at the recipe's sample rate (a front-end's kernels are defined in Hz of it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from waveform_mir.config import RecipeError
 from waveform_mir.model import WaveformClassifier
 from waveform_mir.predict import load_model
+
+if TYPE_CHECKING:
+    from waveform_mir.pretraining.encoder import ContrastiveEncoder
 
 # What describes the source's labels rather than the audio: never transferred.
 LABEL_SPECIFIC = ("head.", "temperature", "thresholds")
@@ -55,8 +59,9 @@ class WarmStart:
         return text
 
 
-def warm_start(model: WaveformClassifier, source: str) -> WarmStart:
-    """Copy ``source``'s audio-describing weights into ``model`` in place (see the module).
+def warm_start(model: WaveformClassifier | ContrastiveEncoder, source: str) -> WarmStart:
+    """Copy ``source``'s audio-describing weights into ``model`` in place (see the module):
+    a classifier to fine-tune, or an encoder whose pretraining starts from ``source``.
 
     Raises:
         RecipeError: the source reads another sample rate, has another kind of backbone,
