@@ -271,12 +271,11 @@ def test_pretraining_starts_from_a_supervised_model_and_records_it(tmp_path):
     encoder = ContrastiveEncoder.from_pretrained(tmp_path / "pretrain/best")
     assert encoder.pretraining["init_from"] == str(tmp_path / "donor")
     theirs = donor.state_dict()
-    copied = [name for name, _ in encoder.named_parameters()
-              if name.startswith(("frontend.", "backbone."))]
+    copied = {name: tensor for name, tensor in encoder.named_parameters()
+              if name.startswith(("frontend.", "backbone."))}
     assert copied
-    for name, tensor in encoder.named_parameters():
-        if name in copied:
-            assert torch.equal(tensor, theirs[name]), name
+    for name, tensor in copied.items():
+        assert torch.equal(tensor, theirs[name]), name
 
 
 @pytest.mark.slow
