@@ -190,6 +190,19 @@ def test_a_probe_of_one_model_is_a_probe_of_a_list_of_one(tmp_path):
     assert grid.probes == {"one": ["runs/a/best"], "seeds": ["runs/b0/best", "runs/b1/best"]}
 
 
+def test_a_seed_placeholder_gives_each_cell_its_own_start(tmp_path):
+    grid = AblationGrid.load(write_grid(
+        tmp_path / "per_seed.yaml", "quickstart.yaml", {},
+        {"mel": {}, "ssl": {"train.init_from": "runs/enc_s{seed}/best",
+                            "model.frontend": {"name": "mel", "note": ["s{seed}", 3]}}}))
+    for seed in (0, 2):
+        recipe = grid.cell_recipe("ssl", seed, tmp_path / "out", [])
+        assert recipe.train.init_from == f"runs/enc_s{seed}/best"
+        assert recipe.model.frontend["note"] == [f"s{seed}", 3]
+    assert grid.cell_recipe("mel", 1, tmp_path / "out", []).train.init_from is None
+    assert grid.variants["ssl"]["train.init_from"] == "runs/enc_s{seed}/best"  # untouched
+
+
 def test_rows_restrict_a_grid_to_some_variants_and_probes(tmp_path):
     grid = AblationGrid.load(write_grid(
         tmp_path / "rows.yaml", "quickstart.yaml", {}, {"mel": {}, "sinc": {}, "leaf": {}},

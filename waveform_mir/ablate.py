@@ -22,7 +22,9 @@ and its matching backbone) and the seeds::
       raw:  {model.frontend: {name: raw}, model.backbone: {name: samplecnn}, seeds: [0]}
 
 A variant's own ``seeds`` (the one key without a dot) replaces the grid's for that row, for
-variants too costly to run on every seed; the table's ``seeds`` column shows it. A probe
+variants too costly to run on every seed; the table's ``seeds`` column shows it. A string
+value's ``{seed}`` becomes the cell's seed, so that each seed of a fine-tuned row starts from
+its own pretraining run (``train.init_from: runs/pretrain/enc_s{seed}/best``). A probe
 fits the ``baselines`` classifiers (``lr`` when none are named) on the track embeddings of
 a trained model (:mod:`waveform_mir.baseline.embeddings`); its path, like
 ``train.init_from``'s, is relative to where ``ablate`` runs.
@@ -167,12 +169,23 @@ class AblationGrid:
         for values in (self.shared, self.variants[variant]):
             for dotted, value in values.items():
                 if dotted != VARIANT_SEEDS:
-                    set_dotted(raw, dotted, copy.deepcopy(value))
+                    set_dotted(raw, dotted, with_seed(copy.deepcopy(value), seed))
         apply_overrides(raw, overrides)
         set_dotted(raw, "name", f"{self.name}/{variant}/seed{seed}")
         set_dotted(raw, "train.seed", seed)
         set_dotted(raw, "train.output_dir", str(cell_dir(output_dir, variant, seed)))
         return recipe_from_dict(raw)
+
+
+def with_seed(value: Any, seed: int) -> Any:
+    """``value`` with every ``{seed}`` in its strings (nested ones too) replaced by ``seed``."""
+    if isinstance(value, str):
+        return value.replace("{seed}", str(seed))
+    if isinstance(value, dict):
+        return {key: with_seed(item, seed) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_seed(item, seed) for item in value]
+    return value
 
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
