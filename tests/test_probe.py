@@ -12,11 +12,13 @@ import datasets
 import numpy as np
 import pytest
 import torch
+import yaml
 
 pytest.importorskip("librosa", reason="the baseline package needs the 'baseline' extra")
 
 from inference_helpers import GENRES, SAMPLE_RATE, tiny_recipe  # noqa: E402
 
+from waveform_mir.ablate import AblationGrid, run_ablation  # noqa: E402
 from waveform_mir.baseline.embeddings import embedding_cache_path, embedding_features  # noqa: E402
 from waveform_mir.cli import COMMANDS, build_parser  # noqa: E402
 from waveform_mir.data import prepare_dataset, select_task  # noqa: E402
@@ -87,3 +89,22 @@ def test_a_probe_on_a_genre_models_embeddings_tells_the_genres_apart(recipe, run
     assert results["num_features"] == model.backbone.embedding_dim
     assert results["embeddings_from"] == str(run_dir) and "features" not in results
     assert results["chunks"] == results["tracks"]  # one vector per track
+
+
+def test_a_grid_restricted_to_a_probe_scores_it_beside_the_baseline_untrained(
+        recipe, run_dir, tmp_path):
+    recipe.save(tmp_path / "recipe.yaml")
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump({
+        "name": "probe-only", "recipe": "recipe.yaml", "seeds": [0], "baselines": ["lr"],
+        "variants": {"mel": {"train.max_steps": 10_000}},  # would take minutes if trained
+        "probes": {"tiny": [str(run_dir), str(run_dir)]}}))
+    grid = AblationGrid.load(tmp_path / "grid.yaml").only(["tiny"])
+    assert grid.cells() == []
+    rows = run_ablation(grid, tmp_path / "out")
+    assert [(row["variant"], row["seed"]) for row in rows] == [
+        ("baseline:lr", 0), ("probe:tiny:lr", 0), ("probe:tiny:lr", 1)]
+    assert rows[1]["accuracy"] == rows[2]["accuracy"] >= 3 / len(GENRES)  # one model twice
+    assert not (tmp_path / "out" / "cells").exists()
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())["summary"]
+    assert {row["variant"]: row["seeds"] for row in summary} == {"baseline:lr": 1,
+                                                                 "probe:tiny:lr": 2}

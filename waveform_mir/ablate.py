@@ -116,8 +116,9 @@ class AblationGrid:
 
     def only(self, names: list[str]) -> AblationGrid:
         """The grid restricted to the variants and probes ``names`` (its baselines kept), to
-        run part of a grid (one whose other probes' models do not exist yet, say) or to
-        share its cells between two machines writing into one output folder."""
+        run part of a grid (one whose other probes' models do not exist yet, say), to
+        share its cells between two machines writing into one output folder, or (probes
+        only) to score an encoder against the baselines without training a cell."""
         unknown = sorted(set(names) - set(self.variants) - set(self.probes))
         if unknown:
             raise RecipeError(f"ablation grid {self.name}: no variant or probe {unknown}; "
@@ -162,18 +163,20 @@ class AblationGrid:
         return [(variant, seed) for variant, values in self.variants.items()
                 for seed in values.get(VARIANT_SEEDS, self.seeds)]
 
-    def cell_recipe(self, variant: str, seed: int, output_dir: Path,
+    def cell_recipe(self, variant: str | None, seed: int, output_dir: Path,
                     overrides: list[str]) -> Recipe:
-        """The base recipe + shared values + the variant's values + seed and output folder."""
+        """The base recipe + shared values + the variant's values (none for ``None``: what
+        the baselines and probes of a grid without variants run on) + seed and output
+        folder."""
         raw = copy.deepcopy(read_recipe_dict(self.recipe))
-        for values in (self.shared, self.variants[variant]):
+        for values in (self.shared, self.variants[variant] if variant else {}):
             for dotted, value in values.items():
                 if dotted != VARIANT_SEEDS:
                     set_dotted(raw, dotted, with_seed(copy.deepcopy(value), seed))
         apply_overrides(raw, overrides)
-        set_dotted(raw, "name", f"{self.name}/{variant}/seed{seed}")
+        set_dotted(raw, "name", f"{self.name}/{variant or 'data'}/seed{seed}")
         set_dotted(raw, "train.seed", seed)
-        set_dotted(raw, "train.output_dir", str(cell_dir(output_dir, variant, seed)))
+        set_dotted(raw, "train.output_dir", str(cell_dir(output_dir, variant or "data", seed)))
         return recipe_from_dict(raw)
 
 
@@ -297,7 +300,8 @@ def run_baselines(grid: AblationGrid, output_dir: Path, overrides: list[str]) ->
         routes.insert(0, ("baseline", 0, None, "hand-made features", output_dir / "baselines"))
     if not routes:
         return []
-    recipe = grid.cell_recipe(next(iter(grid.variants)), grid.seeds[0], output_dir, overrides)
+    recipe = grid.cell_recipe(next(iter(grid.variants), None), grid.seeds[0], output_dir,
+                              overrides)
     rows = []
     for prefix, seed, model, described, folder in routes:
         scored = baseline_scores(recipe, grid, folder, model)
