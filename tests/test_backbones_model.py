@@ -127,3 +127,38 @@ def test_weights_saved_before_temperature_and_thresholds_still_load_strictly():
     again.temperature.fill_(3.0)
     again.load_state_dict(old, strict=True)  # what resuming an older training run does
     assert float(again.temperature) == 3.0 and again.thresholds.shape == (3,)
+
+
+@pytest.mark.parametrize(("stride", "bias", "shape"), [(1, False, (3, 1, 11, 9)),
+                                                       (2, True, (2, 1, 10, 7)),
+                                                       (2, False, (2, 1, 9, 12))])
+def test_the_input_convolution_is_a_conv2d_down_to_its_gradients(stride, bias, shape) -> None:
+    from waveform_mir.backbones.input_conv import InputConv2d
+
+    torch.manual_seed(0)
+    reference = torch.nn.Conv2d(1, 6, 3, stride=stride, padding=1, bias=bias).double()
+    fast = InputConv2d(1, 6, 3, stride=stride, padding=1, bias=bias).double()
+    fast.load_state_dict(reference.state_dict())  # the same parameters and checkpoints
+    x = torch.randn(shape, dtype=torch.float64)
+    outputs, gradients = [], []
+    for conv in (reference, fast):
+        x_grad = x.clone().requires_grad_()
+        out = conv(x_grad)
+        # a weighting that is not symmetric, so a flipped or transposed adjoint shows
+        (out * torch.linspace(-1, 2, out.numel(), dtype=x.dtype).view_as(out)).sum().backward()
+        outputs.append(out.detach())
+        gradients.append([x_grad.grad, *(p.grad for p in conv.parameters())])
+    torch.testing.assert_close(outputs[1], outputs[0])
+    assert len(gradients[1]) == 2 + bias
+    for fast_grad, reference_grad in zip(gradients[1], gradients[0], strict=True):
+        torch.testing.assert_close(fast_grad, reference_grad)
+
+
+def test_short_chunk_backbones_read_their_input_with_the_input_convolution() -> None:
+    from waveform_mir.backbones.input_conv import InputConv2d
+
+    for name in ("short_chunk_cnn", "short_chunk_resnet"):
+        convs = [m for m in small_model("mel", name).backbone.modules()
+                 if isinstance(m, torch.nn.Conv2d)]
+        assert {type(m) for m in convs if m.in_channels == 1} == {InputConv2d}, name
+        assert all(type(m) is torch.nn.Conv2d for m in convs if m.in_channels > 1), name

@@ -18,9 +18,16 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from waveform_mir.backbones.base import Backbone, InputKind, guarded_max_pool2d
+from waveform_mir.backbones.input_conv import InputConv2d
 from waveform_mir.backbones.registry import register_backbone
 
 WIDTH_MULTIPLIERS = (1, 1, 2, 2, 2, 2, 4)  # 128,128,256,256,256,256,512 at width 128
+
+
+def _conv_class(in_channels: int) -> type[nn.Conv2d]:
+    """The first layer reads the one-channel map, whose gradient a learnable front-end needs:
+    :class:`InputConv2d` computes it cheaply on CPU; the other layers are ``nn.Conv2d``."""
+    return InputConv2d if in_channels == 1 else nn.Conv2d
 
 
 class ConvBlock2d(nn.Module):
@@ -28,7 +35,7 @@ class ConvBlock2d(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.conv = _conv_class(in_channels)(in_channels, out_channels, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -40,15 +47,16 @@ class ResBlock2d(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
+        conv = _conv_class(in_channels)
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
+            conv(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
             nn.BatchNorm2d(out_channels),
         )
         self.shortcut = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
+            conv(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(out_channels),
         )
 
